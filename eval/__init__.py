@@ -1,0 +1,1 @@
+"""Evaluation: dataset, metrics, runner."""

@@ -1,0 +1,143 @@
+"""The public Python API: `Assistant.from_settings().ask(question, history)` returns a typed, cited Answer."""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from index import offline
+from index.errors import InvalidQuestionError
+from index.settings import Settings, load_settings
+from index.store import IndexHandle, open_index
+from rag.compose import Composer, content_words, render
+from rag.types import Answer, ScoredPassage
+
+REFUSAL = "The indexed sources don't say {topic}. The closest passages are listed below."
+_ANAPHORA = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her|there|the same|the operation|"
+                       r"the organi[sz]ation|the alliance|the exercise)\b|^(and|but|what about|how about)\b", re.I)
+_FUTURE = re.compile(r"\b(20(2[1-9]|[3-9]\d))\b")
+
+History = Sequence[dict[str, str]] | Sequence[tuple[str, str]] | None
+
+
+def validate_question(question: object, max_chars: int) -> str:
+    """Return the cleaned question or raise InvalidQuestionError with one line."""
+    if not isinstance(question, str):
+        raise InvalidQuestionError("the question must be text")
+    if "\x00" in question or any(unicodedata.category(ch) in ("Cc", "Cs", "Co") and ch not in "\n\t\r"
+                                 for ch in question):
+        raise InvalidQuestionError("the question contains control or binary characters; type plain text")
+    cleaned = " ".join(question.split())
+    if not cleaned:
+        raise InvalidQuestionError("the question is empty; ask something about the article")
+    if len(cleaned) > max_chars:
+        raise InvalidQuestionError(f"the question is {len(cleaned)} characters long; the limit is {max_chars}")
+    if not any(ch.isalnum() for ch in cleaned):
+        raise InvalidQuestionError("the question has no words; ask something about the article")
+    return cleaned
+
+
+def user_turns(history: History) -> list[str]:
+    """The user's earlier questions, oldest first, from [{role, content}] or [(user, assistant)] history."""
+    turns: list[str] = []
+    for item in history or []:
+        if isinstance(item, dict):
+            if item.get("role") == "user" and isinstance(item.get("content"), str):
+                turns.append(item["content"])
+        elif isinstance(item, list | tuple) and item and isinstance(item[0], str):
+            turns.append(item[0])
+    return turns
+
+
+def retrieval_query(question: str, history: History, turns: int) -> str:
+    """The question, preceded by the previous user turn(s) when it is an elliptical follow-up."""
+    previous = user_turns(history)[-turns:] if turns else []
+    if previous and (_ANAPHORA.search(question) or len(content_words(question)) <= 3):
+        return " ".join([*previous, question])
+    return question
+
+
+class Assistant:
+    """Answers questions about the article and its cited works, with a citation on every sentence."""
+
+    def __init__(self, settings: Settings, handle: IndexHandle, embedder: Any) -> None:
+        from rag.retrieve import HybridRetriever
+
+        self.settings = settings
+        self.handle = handle
+        self.retriever = HybridRetriever(handle, embedder, settings.top_k)
+        self.composer = Composer(handle, settings.max_sentences, settings.refusal_threshold)
+        self._llm: Any = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> Assistant:
+        """Open the built index named by the settings (env CSTO_QA_* plus overrides); never touches the network."""
+        settings = settings or load_settings(**overrides)
+        offline.configure_llama_index()
+        from index.embed import load_embedder
+
+        handle = open_index(settings)
+        embedder = load_embedder(settings.resolved_model_path(), settings.torch_threads)
+        return cls(settings, handle, embedder)
+
+    def retrieve(self, question: str, history: History = None, k: int | None = None) -> list[ScoredPassage]:
+        """Ranked passages for a question (follow-ups use the conversation)."""
+        q = validate_question(question, self.settings.max_question_chars)
+        return self.retriever.retrieve(retrieval_query(q, history, self.settings.history_turns), k=k)
+
+    def ask(self, question: str, history: History = None, generator: str | None = None,
+            top_k: int | None = None) -> Answer:
+        """Answer with verbatim, cited sentences, or refuse and show the closest passages."""
+        t0 = time.perf_counter()
+        q = validate_question(question, self.settings.max_question_chars)
+        query = retrieval_query(q, history, self.settings.history_turns)
+        qvec = self.retriever.embed_query(query)
+        t1 = time.perf_counter()
+        retrieved = self.retriever.retrieve(query, vector=qvec)
+        t2 = time.perf_counter()
+        scored = self.composer.score(query, qvec, self.composer.candidates(retrieved))
+        strength = self.composer.evidence(scored)
+        shown = retrieved[: top_k or self.settings.top_k]
+        timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000}
+        if strength < self.settings.refusal_threshold or _FUTURE.search(q):
+            timings["compose"] = (time.perf_counter() - t2) * 1000
+            timings["total"] = (time.perf_counter() - t0) * 1000
+            return Answer(question=q, text=REFUSAL.format(topic=_topic(q)), refused=True, closest=shown,
+                          retrieved=retrieved, timings_ms=timings)
+        citations = self.composer.citations(self.composer.select(scored))
+        answer = Answer(question=q, text=render(citations), citations=citations, retrieved=retrieved,
+                        timings_ms=timings)
+        timings["compose"] = (time.perf_counter() - t2) * 1000
+        if (generator or self.settings.generator) == "llm":
+            answer = self._llm_answer(q, history, answer, shown)
+        timings["total"] = (time.perf_counter() - t0) * 1000
+        answer.timings_ms = timings
+        return answer
+
+    def stream(self, question: str, history: History = None, generator: str | None = None) -> Iterator[Answer]:
+        """Yield the answer as it grows (one cited sentence at a time), ending with the complete Answer."""
+        answer = self.ask(question, history, generator)
+        if answer.refused or not answer.citations:
+            yield answer
+            return
+        for i in range(1, len(answer.citations)):
+            part = answer.citations[:i]
+            yield answer.model_copy(update={"text": render(part), "citations": part})
+        yield answer
+
+    def _llm_answer(self, question: str, history: History, extractive: Answer,
+                    passages: list[ScoredPassage]) -> Answer:
+        from rag.llm import LLMGenerator
+
+        if self._llm is None:
+            self._llm = LLMGenerator(self.settings, self.composer)
+        return self._llm.answer(question, history, extractive, passages)
+
+
+def _topic(question: str) -> str:
+    q = question.rstrip("?. ")
+    q = re.sub(r"^(what|who|when|where|why|how|which|did|does|do|is|are|was|were|has|have|can)\b\s*", "", q, flags=re.I)
+    return f"“{q}”" if q else "that"

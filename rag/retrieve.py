@@ -1,0 +1,51 @@
+"""Hybrid retrieval: dense top-k from Chroma and BM25, fused by reciprocal rank (llama-index), no LLM."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from index.store import IndexHandle
+from rag.types import ScoredPassage
+
+
+class HybridRetriever:
+    """Dense (ChromaVectorStore) + BM25 retrievers fused with llama-index's QueryFusionRetriever."""
+
+    def __init__(self, handle: IndexHandle, embedder: Any, top_k: int) -> None:
+        from llama_index.core import VectorStoreIndex
+        from llama_index.core.llms import MockLLM
+        from llama_index.core.retrievers import QueryFusionRetriever
+        from llama_index.retrievers.bm25 import BM25Retriever
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        s = handle.settings
+        self.handle = handle
+        self.embedder = embedder
+        store = ChromaVectorStore(chroma_collection=handle.collection)
+        index = VectorStoreIndex.from_vector_store(store, embed_model=embedder)
+        self.dense = index.as_retriever(similarity_top_k=s.dense_k)
+        self.bm25 = BM25Retriever.from_persist_dir(str(handle.bm25_dir))
+        self.bm25.similarity_top_k = min(s.bm25_k, len(handle.passages))
+        self.fusion = QueryFusionRetriever(
+            [self.dense, self.bm25], mode="reciprocal_rerank", num_queries=1, use_async=False,
+            similarity_top_k=max(top_k, s.dense_k, s.bm25_k), llm=MockLLM(),
+        )
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The normalised query vector."""
+        return np.asarray(self.embedder.get_query_embedding(text), dtype=np.float32)
+
+    def retrieve(self, text: str, vector: np.ndarray | None = None, k: int | None = None) -> list[ScoredPassage]:
+        """Fused ranking of passages for a query (the vector is computed when not given)."""
+        from llama_index.core.schema import QueryBundle
+
+        vec = self.embed_query(text) if vector is None else vector
+        hits = self.fusion.retrieve(QueryBundle(query_str=text, embedding=vec.tolist()))
+        out: list[ScoredPassage] = []
+        for node in hits:
+            passage = self.handle.passages.get(node.node.node_id)
+            if passage is not None:
+                out.append(ScoredPassage(passage=passage, score=float(node.score or 0.0), rank=len(out)))
+        return out[: k or len(out)]
