@@ -12,8 +12,9 @@ from index import offline
 from index.errors import InvalidQuestionError
 from index.settings import Settings, load_settings
 from index.store import IndexHandle, open_index
+from index.types import Passage
 from rag.compose import Composer, content_words, render
-from rag.types import Answer, ScoredPassage
+from rag.types import Answer, CitingPassage, ScoredPassage, SourceView
 
 REFUSAL = "The indexed sources don't say {topic}. The closest passages are listed below."
 _ANAPHORA = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her|there|the same|the operation|"
@@ -127,6 +128,23 @@ class Assistant:
             part = answer.citations[:i]
             yield answer.model_copy(update={"text": render(part), "citations": part})
         yield answer
+
+    def passage(self, passage_id: str) -> Passage | None:
+        """A passage by id."""
+        return self.handle.passages.get(passage_id)
+
+    def sources(self) -> list[SourceView]:
+        """The bibliography, each entry with its citing passages (pages, sentence) and whether its full text is in."""
+        from index.corpus import citing_sentences
+
+        article = [p for p in self.handle.passages.values() if p.kind == "article"]
+        full = {p.source_key for p in self.handle.passages.values() if p.kind == "fulltext"}
+        views = []
+        for entry in self.handle.entries.values():
+            cites = [CitingPassage(passage_id=p.id, location=p.location, pages=pages, sentence=sentence)
+                     for p, sentence, pages in citing_sentences(article, entry.key)]
+            views.append(SourceView(entry=entry, citing=cites, fulltext_indexed=entry.key in full))
+        return views
 
     def _llm_answer(self, question: str, history: History, extractive: Answer,
                     passages: list[ScoredPassage]) -> Answer:

@@ -90,3 +90,20 @@ class Answer(BaseModel):
                 "generator": self.generator, "notice": self.notice,
                 "closest": [{"passage_id": s.passage.id, "location": s.passage.location, "text": s.passage.text}
                             for s in self.closest]}
+
+
+class CitingPassage(BaseModel):
+    """An article passage citing a work, with the pages and the citing sentence."""
+
+    passage_id: str
+    location: str
+    pages: str = ""
+    sentence: str
+
+
+class SourceView(BaseModel):
+    """A bibliography entry with every article passage that cites it (for `sources --citations` and the page)."""
+
+    entry: SourceEntry
+    citing: list[CitingPassage] = Field(default_factory=list)
+    fulltext_indexed: bool = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections import Counter
@@ -31,6 +32,11 @@ class _Server(ThreadingHTTPServer):
     hits: Counter[str]
     agents: list[str]
     conditional: list[str]
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Clients that hang up (timeouts, size cap) are expected here; stay quiet about them."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class _Handler(BaseHTTPRequestHandler):
