@@ -106,7 +106,7 @@ def citing_sentences(corpus_passages: list[Passage], key: str) -> list[tuple[Pas
                 continue
             local = _local_offset(p, c)
             for s, e in split_sentences(p.text):
-                if s <= local < e or (local >= e and local < e + 2):
+                if s <= local < e:
                     item = (p, p.text[s:e], c.pages)
                     if item not in out:
                         out.append(item)

@@ -9,8 +9,11 @@ names the file and says what to do.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,8 +104,26 @@ def _clean(text: str) -> str:
     return re.sub(r" *\n *", "\n", text).strip()
 
 
+@contextlib.contextmanager
+def _quiet_pypdf() -> Iterator[None]:
+    """Hold back pypdf's own log lines on damaged files: our warning names the file instead."""
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.ERROR + 10)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _read_pdf(path: Path) -> tuple[list[_Page], list[str]]:
     """Pages of a PDF with their labels (the PDF's own labels, else 1, 2, ...)."""
+    with _quiet_pypdf():
+        return _read_pdf_pages(path)
+
+
+def _read_pdf_pages(path: Path) -> tuple[list[_Page], list[str]]:
+    """Open a PDF and extract each page's text."""
     from pypdf import PdfReader
 
     try:

@@ -116,5 +116,6 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         errs = exc.errors()
         first = errs[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
-        raise SettingsError(f"invalid setting {where}: {first.get('msg')}") from None
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        msg = str(first.get("msg", "")).removeprefix("Value error, ")
+        raise SettingsError(f"invalid setting {where}: {msg}" if where else msg) from None

@@ -38,8 +38,9 @@ def cmd_index(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     """Answer one question."""
-    from rag.api import Assistant
+    from rag.api import Assistant, validate_question
 
+    validate_question(args.question, settings.max_question_chars)  # before loading anything
     history = json.loads(args.history) if args.history else None
     answer = Assistant.from_settings(settings).ask(args.question, history=history, generator=args.generator)
     if args.json:

@@ -1,0 +1,255 @@
+"""Deterministic eval metrics: pure functions over answers, passages and dataset items (no model, no index)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from eval.dataset import EvalItem, fold, fold_loose
+from rag.types import Answer, Citation, SourceRef
+
+METRICS: tuple[str, ...] = (
+    "retrieval_recall_at_5",
+    "mrr",
+    "evidence_hit",
+    "key_fact_recall",
+    "citation_precision",
+    "citation_recall",
+    "source_attribution_recall",
+    "refusal_accuracy",
+    "false_refusal_rate",
+    "latency_p50_ms",
+    "latency_p95_ms",
+)
+LOWER_IS_BETTER = frozenset({"false_refusal_rate", "latency_p50_ms", "latency_p95_ms"})
+MEAN_METRICS: tuple[str, ...] = (
+    "retrieval_recall_at_5",
+    "mrr",
+    "evidence_hit",
+    "key_fact_recall",
+    "source_attribution_recall",
+    "refusal_accuracy",
+    "false_refusal_rate",
+)
+RECALL_K = 5
+MRR_K = 10
+SUPPORT_SHARE = 0.8
+
+# A fixed stop-word list owned by the eval, so that the metric does not move when the pipeline's own list changes.
+_STOPWORDS = frozenset(
+    """a an the of to in on at for by with and or but is are was were be been being do does did what which who whom
+    whose when where why how it its this that these those as from into about than then there their they them he she
+    his her we our you your i me my not no can could would should will shall may might must has have had also any
+    some such so if s""".split()
+)
+_MARKERS = re.compile(r"(?:\s*\[\d+\])+")
+_MARKER_N = re.compile(r"\[(\d+)\]")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_SOURCE = re.compile(r"^(?P<name>.*\S)\s+(?P<year>\d{4}[a-z]?)$", re.I)
+_EDGE_PUNCT = " \t\n.,;:!?"
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """An answer sentence with the [n] markers attached to it."""
+
+    text: str
+    markers: tuple[int, ...]
+
+
+def strip_markers(text: str) -> str:
+    """The text without its [n] citation markers."""
+    return " ".join(_MARKERS.sub(" ", text).split())
+
+
+def split_answer(text: str) -> list[Sentence]:
+    """Split an answer into the sentences between [n] marker groups, each with the markers that follow it."""
+    out: list[Sentence] = []
+    pos = 0
+    for m in _MARKERS.finditer(text):
+        _append_sentence(out, text[pos : m.start()], tuple(int(n) for n in _MARKER_N.findall(m.group())))
+        pos = m.end()
+    _append_sentence(out, text[pos:], ())
+    return out
+
+
+def _append_sentence(out: list[Sentence], raw: str, markers: tuple[int, ...]) -> None:
+    """Append a sentence unless it has no letters or digits (e.g. the '.' after '[1][2]')."""
+    body = " ".join(raw.split()).strip(_EDGE_PUNCT.replace(".", "").replace("?", "").replace("!", ""))
+    body = body.lstrip(".!?").strip()
+    if any(ch.isalnum() for ch in body):
+        out.append(Sentence(body, markers))
+
+
+def content_words(text: str) -> set[str]:
+    """Folded, accent-free non-numeric words of a text without stop words, crudely singularised."""
+    out = set()
+    for w in fold_loose(text).split():
+        if w in _STOPWORDS or len(w) < 2 or w.isdigit():
+            continue
+        out.add(w[:-1] if len(w) > 4 and w.endswith("s") and not w.endswith("ss") else w)
+    return out
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers of a text, thousands separators and trailing decimals' punctuation normalised."""
+    return {n.replace(",", "") for n in _NUMBER.findall(fold(text))}
+
+
+def supports(sentence: str, passage: str) -> bool:
+    """Whether the passage backs the sentence: folded containment, or 80 % content-word cover and every number."""
+    body = fold(strip_markers(sentence)).strip(_EDGE_PUNCT)
+    folded_passage = fold(passage)
+    if body and body in folded_passage:
+        return True
+    words = content_words(body)
+    if not words:
+        return False
+    cover = len(words & content_words(passage)) / len(words)
+    return cover >= SUPPORT_SHARE and numbers(body) <= numbers(passage)
+
+
+def contains_evidence(passage: str, evidence: Iterable[str]) -> bool:
+    """Whether a passage contains any of the evidence quotes (after fold)."""
+    folded = fold(passage)
+    return any(fold(q) in folded for q in evidence if q.strip())
+
+
+def evidence_rank(passages: Sequence[str], evidence: Sequence[str], k: int = MRR_K) -> int | None:
+    """1-based rank of the first of the top-k passages containing an evidence quote, or None."""
+    for rank, text in enumerate(passages[:k], start=1):
+        if contains_evidence(text, evidence):
+            return rank
+    return None
+
+
+def key_fact_share(answer_text: str, key_facts: Sequence[Sequence[str]]) -> float | None:
+    """Share of key-fact groups with at least one alternative in the answer (fold_loose substring); None if none."""
+    if not key_facts:
+        return None
+    text = f" {fold_loose(strip_markers(answer_text))} "
+    hits = sum(any(_loose_in(alt, text) for alt in group) for group in key_facts)
+    return hits / len(key_facts)
+
+
+def _loose_in(needle: str, padded_haystack: str) -> bool:
+    """Substring test after fold_loose (an empty alternative never matches)."""
+    folded = fold_loose(needle)
+    return bool(folded) and folded in padded_haystack
+
+
+def citation_support(answer: Answer) -> tuple[int, int, int, int]:
+    """(supported citations, citations, supported sentences, sentences) of one answer."""
+    sentences = split_answer(answer.text)
+    by_n = {c.n: c for c in answer.citations}
+    backed = [[_backs(by_n.get(n), s.text) for n in s.markers] for s in sentences]
+    supported_sentences = sum(any(flags) for flags in backed)
+    supported_citations = 0
+    for c in answer.citations:
+        attached = [s for s in sentences if c.n in s.markers]
+        supported_citations += bool(attached) and all(supports(s.text, c.text) for s in attached)
+    return supported_citations, len(answer.citations), supported_sentences, len(sentences)
+
+
+def _backs(citation: Citation | None, sentence: str) -> bool:
+    """Whether a (possibly missing) citation's passage supports a sentence."""
+    return citation is not None and supports(sentence, citation.text)
+
+
+def source_matches(expected: str, ref: SourceRef) -> bool:
+    """Whether 'Weitz 2018' names this work: family name (or organisation) and year with suffix both match."""
+    m = _SOURCE.match(expected.strip())
+    if not m or not ref.authors:
+        return False
+    name, first = fold(m.group("name")), ref.authors[0]
+    family = fold(first.split(",")[0])
+    return (name in (family, fold(first))) and fold(ref.year) == fold(m.group("year"))
+
+
+def source_share(expected: Sequence[str], refs: Sequence[SourceRef]) -> float | None:
+    """Share of expected works found among the cited works; None when nothing is expected."""
+    if not expected:
+        return None
+    return sum(any(source_matches(e, r) for r in refs) for e in expected) / len(expected)
+
+
+def cited_works(answer: Answer) -> list[SourceRef]:
+    """Every work the answer's citations lean on (none for a refusal)."""
+    return [] if answer.refused else [s for c in answer.citations for s in c.sources]
+
+
+def score_question(item: EvalItem, answer: Answer, retrieved: Sequence[str]) -> dict[str, Any]:
+    """Per-question metric values (None where the question is not eligible) and citation counts."""
+    grounded = item.answerable and bool(item.evidence)
+    rank = evidence_rank(retrieved, item.evidence) if grounded else None
+    hit = any(contains_evidence(c.text, item.evidence) for c in answer.citations) if grounded else None
+    counts = citation_support(answer) if not answer.refused else (0, 0, 0, 0)
+    return {
+        "metrics": {
+            "retrieval_recall_at_5": _flag(rank is not None and rank <= RECALL_K) if grounded else None,
+            "mrr": (1.0 / rank if rank else 0.0) if grounded else None,
+            "evidence_hit": _flag(bool(hit)) if grounded else None,
+            "key_fact_recall": key_fact_share(answer.text, item.key_facts) if item.answerable else None,
+            "citation_precision": _ratio(counts[0], counts[1]),
+            "citation_recall": _ratio(counts[2], counts[3]),
+            "source_attribution_recall": source_share(item.cited_sources, cited_works(answer))
+            if item.answerable else None,
+            "refusal_accuracy": None if item.answerable else _flag(answer.refused),
+            "false_refusal_rate": _flag(answer.refused) if item.answerable else None,
+        },
+        "counts": dict(zip(("citations_supported", "citations", "sentences_supported", "sentences"), counts,
+                           strict=True)),
+        "evidence_rank": rank,
+    }
+
+
+def _flag(value: bool) -> float:
+    """1.0 or 0.0."""
+    return 1.0 if value else 0.0
+
+
+def _ratio(num: int, den: int) -> float | None:
+    """num/den, or None when den is 0."""
+    return num / den if den else None
+
+
+def mean_or_none(values: Iterable[float | None]) -> float | None:
+    """Mean of the non-null values; None when there are none."""
+    kept = [v for v in values if v is not None]
+    return float(np.mean(kept)) if kept else None
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-th percentile (numpy, linear); None for no values."""
+    return float(np.percentile(np.asarray(values, dtype=float), q, method="linear")) if values else None
+
+
+def aggregate(records: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
+    """Dataset-level metrics from per-question records (citation metrics are pooled over all citations/sentences)."""
+    out: dict[str, float | None] = {m: mean_or_none(r["metrics"][m] for r in records) for m in MEAN_METRICS}
+    counts = [r["counts"] for r in records]
+    out["citation_precision"] = _ratio(sum(c["citations_supported"] for c in counts), sum(c["citations"] for c in counts))
+    out["citation_recall"] = _ratio(sum(c["sentences_supported"] for c in counts), sum(c["sentences"] for c in counts))
+    latencies = [float(r["latency_ms"]) for r in records if r.get("latency_ms") is not None]
+    out["latency_p50_ms"] = percentile(latencies, 50)
+    out["latency_p95_ms"] = percentile(latencies, 95)
+    return {m: out[m] for m in METRICS}
+
+
+def by_category(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """Metrics per dataset category, in order of first appearance."""
+    cats = list(dict.fromkeys(r["category"] for r in records))
+    return {c: aggregate([r for r in records if r["category"] == c]) for c in cats}
+
+
+def refusal_tradeoff(strengths: Sequence[tuple[float, bool]], thresholds: Sequence[float]) -> list[dict[str, Any]]:
+    """For each threshold: refusal accuracy and false refusal rate if refusing when strength < threshold."""
+    unanswerable = [s for s, answerable in strengths if not answerable]
+    answerable = [s for s, ok in strengths if ok]
+    return [{"threshold": round(float(t), 4),
+             "refusal_accuracy": mean_or_none(_flag(s < t) for s in unanswerable),
+             "false_refusal_rate": mean_or_none(_flag(s < t) for s in answerable)} for t in thresholds]
