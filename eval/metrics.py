@@ -40,12 +40,11 @@ MRR_K = 10
 SUPPORT_SHARE = 0.8
 
 # A fixed stop-word list owned by the eval, so that the metric does not move when the pipeline's own list changes.
-_STOPWORDS = frozenset(
-    """a an the of to in on at for by with and or but is are was were be been being do does did what which who whom
-    whose when where why how it its this that these those as from into about than then there their they them he she
-    his her we our you your i me my not no can could would should will shall may might must has have had also any
-    some such so if s""".split()
-)
+_STOPWORD_TEXT = """a an the of to in on at for by with and or but is are was were be been being do does did what which
+    who whom whose when where why how it its this that these those as from into about than then there
+    their they them he she his her we our you your i me my not no can could would should will shall may
+    might must has have had also any some such so if s"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _MARKERS = re.compile(r"(?:\s*\[\d+\])+")
 _MARKER_N = re.compile(r"\[(\d+)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -79,8 +78,7 @@ def split_answer(text: str) -> list[Sentence]:
 
 def _append_sentence(out: list[Sentence], raw: str, markers: tuple[int, ...]) -> None:
     """Append a sentence unless it has no letters or digits (e.g. the '.' after '[1][2]')."""
-    body = " ".join(raw.split()).strip(_EDGE_PUNCT.replace(".", "").replace("?", "").replace("!", ""))
-    body = body.lstrip(".!?").strip()
+    body = " ".join(raw.split()).lstrip(_EDGE_PUNCT).rstrip()
     if any(ch.isalnum() for ch in body):
         out.append(Sentence(body, markers))
 
@@ -96,7 +94,7 @@ def content_words(text: str) -> set[str]:
 
 
 def numbers(text: str) -> set[str]:
-    """The numbers of a text, thousands separators and trailing decimals' punctuation normalised."""
+    """The numbers of a text (folded), thousands separators dropped."""
     return {n.replace(",", "") for n in _NUMBER.findall(fold(text))}
 
 
@@ -232,12 +230,17 @@ def aggregate(records: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
     """Dataset-level metrics from per-question records (citation metrics are pooled over all citations/sentences)."""
     out: dict[str, float | None] = {m: mean_or_none(r["metrics"][m] for r in records) for m in MEAN_METRICS}
     counts = [r["counts"] for r in records]
-    out["citation_precision"] = _ratio(sum(c["citations_supported"] for c in counts), sum(c["citations"] for c in counts))
-    out["citation_recall"] = _ratio(sum(c["sentences_supported"] for c in counts), sum(c["sentences"] for c in counts))
+    out["citation_precision"] = _pooled(counts, "citations_supported", "citations")
+    out["citation_recall"] = _pooled(counts, "sentences_supported", "sentences")
     latencies = [float(r["latency_ms"]) for r in records if r.get("latency_ms") is not None]
     out["latency_p50_ms"] = percentile(latencies, 50)
     out["latency_p95_ms"] = percentile(latencies, 95)
     return {m: out[m] for m in METRICS}
+
+
+def _pooled(counts: Sequence[Mapping[str, int]], num: str, den: str) -> float | None:
+    """sum(num) / sum(den) over questions; None when the denominator is 0."""
+    return _ratio(sum(c[num] for c in counts), sum(c[den] for c in counts))
 
 
 def by_category(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float | None]]:

@@ -30,9 +30,9 @@ class Corpus:
         return next((e for e in self.entries if e.key == key), None)
 
 
-def passage_id(kind: str, where: str, start: int, text: str) -> str:
-    """Stable id from content and position: the same text at the same place always gets the same id."""
-    digest = hashlib.sha1(f"{kind}\x1f{where}\x1f{start}\x1f{text}".encode()).hexdigest()
+def passage_id(kind: str, where: str, position: int, text: str) -> str:
+    """Stable id from content and logical position (section, paragraph, chunk), so an edit elsewhere keeps it."""
+    digest = hashlib.sha1(f"{kind}\x1f{where}\x1f{position}\x1f{text}".encode()).hexdigest()
     return f"{kind[0]}-{digest[:16]}"
 
 
@@ -62,17 +62,17 @@ def _article_passages(
         f"{article.title.title()} — {article.author.title()}. {article.journal.title()}, {article.issue.title()}, "
         f"ISSN {article.issn}. Key words: {', '.join(article.keywords)}."
     )
-    passages.append(Passage(id=passage_id("article", "front", fm.start, front_text), kind="article",
+    passages.append(Passage(id=passage_id("article", "front", 0, front_text), kind="article",
                             text=front_text, section="Title", paragraph=1, start=fm.start, end=article.keywords_block.end))
     aff = article.affiliation_block
     aff_text = f"About the author: {article.author.title()} — {article.affiliation}"
-    passages.append(Passage(id=passage_id("article", "author", aff.start, aff_text), kind="article", text=aff_text,
+    passages.append(Passage(id=passage_id("article", "author", 0, aff_text), kind="article", text=aff_text,
                             section="About the author", paragraph=1, start=aff.start, end=aff.end))
     for para in [article.summary, *article.paragraphs]:
         where = f"{para.section} › {para.subsection} ¶{para.number}" if para.subsection else f"{para.section} ¶{para.number}"
         report = find_citations(para.text, 0, resolver, where)
         warnings.extend(report.warnings)
-        for at, chunk in _split_long(para.text, chunk_size, overlap):
+        for chunk_no, (at, chunk) in enumerate(_split_long(para.text, chunk_size, overlap)):
             cites = [
                 c.model_copy(update={"start": para.file_offset(c.start), "end": para.file_offset(c.end)})
                 for c in report.citations
@@ -81,7 +81,7 @@ def _article_passages(
             start = para.file_offset(at)
             passages.append(
                 Passage(
-                    id=passage_id("article", where, start, chunk),
+                    id=passage_id("article", where, chunk_no, chunk),
                     kind="article",
                     text=chunk,
                     section=para.section,
@@ -137,7 +137,7 @@ def source_card(entry: SourceEntry, cites: list[tuple[Passage, str, str]]) -> Pa
         lines.append("The article lists this work in its bibliography but never cites it in the text.")
     text = "\n".join(lines)
     return Passage(
-        id=passage_id("source_card", entry.key, entry.start, text),
+        id=passage_id("source_card", entry.key, 0, text),
         kind="source_card",
         text=text,
         section=entry.label,

@@ -99,7 +99,9 @@ class Assistant:
         t1 = time.perf_counter()
         retrieved = self.retriever.retrieve(query, vector=qvec)
         t2 = time.perf_counter()
-        scored = self.composer.score(query, qvec, self.composer.candidates(retrieved))
+        focus = self.retriever.embed_query(q) if query != q else None  # a follow-up: its own words count too
+        scored = self.composer.score(q if focus is not None else query, qvec, self.composer.candidates(retrieved),
+                                     focus=focus)
         strength = self.composer.evidence(scored)
         shown = retrieved[: top_k or self.settings.top_k]
         timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000}

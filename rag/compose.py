@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import Stemmer
 
 from index.store import IndexHandle
 from index.types import Passage
@@ -29,15 +30,17 @@ _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _NUMBER = re.compile(r"\d")
 
 
+_STEMMER = Stemmer.Stemmer("english")
+
+
 def content_words(text: str) -> list[str]:
-    """Lower-cased words of a text without stop words, crudely singularised."""
-    out = []
+    """Stemmed, lower-cased words of a text without stop words (Snowball, as BM25 uses)."""
+    words = []
     for w in _WORD.findall(text.lower().replace("*", "")):
         w = w.replace("’", "'").split("'")[0]
-        if w in STOPWORDS or len(w) < 2:
-            continue
-        out.append(w[:-1] if len(w) > 4 and w.endswith("s") and not w.endswith("ss") else w)
-    return out
+        if w not in STOPWORDS and len(w) >= 2:
+            words.append(w)
+    return _STEMMER.stemWords(words)
 
 
 @dataclass(frozen=True)
@@ -134,13 +137,16 @@ class Composer:
                 out.append(Candidate(p, s, e, self.handle.sentence_vectors[i], rank))
         return out
 
-    def score(self, question: str, qvec: np.ndarray, cands: list[Candidate]) -> list[Scored]:
-        """Score every candidate for this question."""
+    def score(self, question: str, qvec: np.ndarray, cands: list[Candidate],
+              focus: np.ndarray | None = None) -> list[Scored]:
+        """Score every candidate for this question (`focus`: the follow-up's own vector, averaged in)."""
         qt = question_type(question)
         qwords = set(content_words(question))
         out = []
         for c in cands:
             sem = float(np.dot(qvec, c.vector))
+            if focus is not None:
+                sem = (sem + float(np.dot(focus, c.vector))) / 2
             words = set(content_words(c.text))
             overlap = len(qwords & words) / len(qwords) if qwords else 0.0
             bonus = 0.0

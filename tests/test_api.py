@@ -1,0 +1,64 @@
+"""The public API on the real index: cited answers, refusals, follow-ups, bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag import Answer, IndexNotFoundError, InvalidQuestionError, load_settings
+from rag.api import Assistant
+
+
+def test_established_answer_cites_tashkent_1992(assistant):
+    answer = assistant.ask("When was the CSTO established?")
+    assert isinstance(answer, Answer) and not answer.refused
+    assert "1992" in answer.text and "Tashkent Treaty" in answer.text
+    assert answer.citations and answer.citations[0].location.startswith("Introduction")
+    for c in answer.citations:  # every quote is verbatim from its passage, with its marker in the text
+        assert c.quote in c.text and f"[{c.n}]" in answer.text
+        assert c.text[c.quote_start : c.quote_end] == c.quote
+
+
+def test_quoted_sentence_names_the_work_it_leans_on(assistant):
+    answer = assistant.ask("Who concludes that there is no real solidarity in the CSTO framework?")
+    refs = [s for c in answer.citations for s in c.sources]
+    shak = next(s for s in refs if s.key == "shakhanova2017")
+    assert shak.pages == "49"
+    assert shak.display() == ("Shakhanova (2017), p. 49 — The Architecture of Security in the Eurasian Region: "
+                              "Is Russia Still a Guarantor of Regional Security?, East-West Studies 8: 45–52")
+
+
+def test_source_card_retrieved_for_bibliography_question(assistant):
+    hits = assistant.retrieve("What did Weitz publish in 2018?", k=5)
+    assert any(h.passage.kind == "source_card" and h.passage.source_key == "weitz2018" for h in hits)
+
+
+def test_out_of_scope_is_refused_with_closest_passages(assistant):
+    answer = assistant.ask("What happened when CSTO troops went to Kazakhstan in January 2022?")
+    assert answer.refused and answer.closest and "don't say" in answer.text and not answer.citations
+
+
+def test_follow_up_uses_history(assistant):
+    history = [{"role": "user", "content": "What is Operation Kanal?"},
+               {"role": "assistant", "content": "An anti-narcotics operation."}]
+    hits = assistant.retrieve("And who observes it?", history=history, k=3)
+    assert any("*Kanal*" in h.passage.text for h in hits)
+    answer = assistant.ask("And who observes it?", history=history)
+    assert "observer status" in answer.text
+
+
+def test_stream_ends_with_full_answer(assistant):
+    parts = list(assistant.stream("Which countries held the Chistoye Nebo exercises?"))
+    assert parts[-1].text == assistant.ask("Which countries held the Chistoye Nebo exercises?").text
+    assert all(len(a.text) <= len(parts[-1].text) for a in parts)
+
+
+@pytest.mark.parametrize("bad", ["", "   \n\t", "x" * 20_000, "bad\x00question", "why\x07?", "\ud800"])
+def test_bad_questions_raise_documented_error(assistant, bad):
+    with pytest.raises(InvalidQuestionError):
+        assistant.ask(bad)
+
+
+def test_asking_before_any_index(tmp_path):
+    with pytest.raises(IndexNotFoundError):
+        Assistant.from_settings(load_settings(data_dir=tmp_path / "empty"))
+    assert not (tmp_path / "empty").exists()
