@@ -62,7 +62,7 @@ class Sentence:
 
 def strip_markers(text: str) -> str:
     """The text without its [n] citation markers."""
-    return " ".join(_MARKERS.sub(" ", text).split())
+    return " ".join(_MARKERS.sub("", text).split())
 
 
 def split_answer(text: str) -> list[Sentence]:

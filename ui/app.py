@@ -65,7 +65,6 @@ if (!window.__cstoCiteClick) {
 
 CSS = """
 .cite-ref { text-decoration: none; font-weight: 600; }
-#citations { max-height: 75vh; overflow-y: auto; }
 #citations details.turn { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px 10px;
   margin-bottom: 8px; }
 #citations summary { cursor: pointer; font-weight: 600; }
@@ -176,10 +175,10 @@ def build_app(settings: Settings, assistant: Assistant | None = None) -> Any:
                 chatbot = gr.Chatbot(label="Conversation", height=480, elem_id="chat",
                                      feedback_options=("Like", "Dislike"), buttons=["copy"])
                 with gr.Row():
-                    box = gr.Textbox(placeholder="Ask about the CSTO article…", show_label=False, scale=5,
-                                     max_lines=4, elem_id="question", submit_btn=False)
-                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-                    reset = gr.Button("Clear", scale=1, elem_id="clear")
+                    box = gr.Textbox(placeholder="Ask about the CSTO article…", show_label=False, scale=6,
+                                     max_lines=4, elem_id="question", submit_btn=False, container=False)
+                    send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
+                    reset = gr.Button("Clear", scale=1, min_width=80, elem_id="clear")
                 gr.Examples(EXAMPLES, inputs=[box], label="Example questions")
                 with gr.Accordion("Settings", open=False, elem_id="settings"):
                     generator = gr.Dropdown(choices, value=default_gen, label="Generator",
@@ -189,7 +188,7 @@ def build_app(settings: Settings, assistant: Assistant | None = None) -> Any:
                                       info="How many retrieved passages the panel lists")
             with gr.Column(scale=2):
                 gr.Markdown("### Citations")
-                panel = gr.HTML(citations_html([]), elem_id="citations", js_on_load=PANEL_JS)
+                panel = gr.HTML(citations_html([]), elem_id="citations", js_on_load=PANEL_JS, max_height=720)
         with gr.Tab("Sources"):
             query = gr.Textbox(placeholder="Filter by author, title, year or words of a citing sentence…",
                                label="Search the bibliography", elem_id="source-filter")
@@ -240,5 +239,5 @@ def launch(settings: Settings, assistant: Assistant | None = None, prevent_threa
     app = build_app(settings, assistant)
     app.queue(default_concurrency_limit=CONCURRENCY)
     app.launch(server_name=settings.server_host, server_port=settings.server_port, auth=auth, share=False,
-               show_error=False, css=CSS, prevent_thread_lock=prevent_thread_lock, quiet=prevent_thread_lock)
+               show_error=False, css=CSS, prevent_thread_lock=prevent_thread_lock)
     return app
