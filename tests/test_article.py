@@ -213,3 +213,10 @@ def test_sentence_splitter_keeps_abbreviations():
     spans = split_sentences("Oliker et al. wrote it. Then (Weitz, xii) said “no.” Next one.")
     text = "Oliker et al. wrote it. Then (Weitz, xii) said “no.” Next one."
     assert [text[s:e] for s, e in spans] == ["Oliker et al. wrote it.", "Then (Weitz, xii) said “no.”", "Next one."]
+
+
+def test_shipped_article_is_the_supplied_file():
+    import hashlib
+
+    digest = hashlib.sha256(ARTICLE_FILE.read_bytes()).hexdigest()
+    assert digest == "1c71c1afebe237a3b6980514698d0c0b40844bd1475da9b7e6ec0d37bc0e36d7"
