@@ -123,7 +123,7 @@ def plot_tradeoff(results: dict[str, Any], path: Path) -> None:
         near = min(pts, key=lambda p: abs(p["threshold"] - configured))
         ax.scatter([near["false_refusal_rate"]], [near["refusal_accuracy"]], color="tab:red", zorder=3)
         ax.annotate(f"configured {configured:.2f}", (near["false_refusal_rate"], near["refusal_accuracy"]),
-                    textcoords="offset points", xytext=(10, -15), color="tab:red")
+                    textcoords="offset points", xytext=(12, 8), color="tab:red")
     ax.set_xlabel("false refusal rate (answerable refused)")
     ax.set_ylabel("refusal accuracy (unanswerable refused)")
     ax.set_xlim(-0.02, 1.02)

@@ -124,6 +124,7 @@ def source_card(entry: SourceEntry, cites: list[tuple[Passage, str, str]]) -> Pa
     """A passage describing one cited work and where the article cites it."""
     kind = "book" if entry.publisher and not entry.container else "article or chapter" if entry.pages or entry.publisher else "web page or news item"
     lines = [
+        entry.raw,  # the entry as printed in the bibliography, verbatim
         f"{entry.label}. {', '.join(entry.authors)} ({entry.year_label}). {entry.reference()}.",
         f"Bibliography entry: {entry.label} — {entry.title}" + (f", published in {entry.container}" if entry.container else "")
         + (f", {entry.place}: {entry.publisher}" if entry.publisher else "") + (f", {entry.date}" if entry.date else "")

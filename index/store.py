@@ -30,7 +30,7 @@ from index.errors import BuildError, IndexCorruptError, IndexNotFoundError, Stor
 from index.settings import Settings
 from index.types import Passage, SourceEntry
 
-PARSER_VERSION = "5"  # bump when parsing or chunking changes what passages are produced
+PARSER_VERSION = "6"  # bump when parsing or chunking changes what passages are produced
 _EMBED_KEYS = ("section", "subsection")
 
 

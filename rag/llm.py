@@ -31,12 +31,20 @@ from typing import Any
 
 from index.settings import Settings, SettingsError
 from rag.compose import Candidate, Composer, content_words
-from rag.prompts import NO_ANSWER, PASSAGE_TEMPLATE, SYSTEM_PROMPT, USER_PROMPT
+from rag.prompts import (
+    FEW_SHOT_ASSISTANT,
+    FEW_SHOT_USER,
+    NO_ANSWER,
+    PASSAGE_TEMPLATE,
+    SYSTEM_PROMPT,
+    USER_PROMPT,
+)
 from rag.types import Answer, Citation, ScoredPassage, SourceRef
 from rag.verify import VerifiedSentence, strip_markers, verify_answer, verify_sentence
 
 PASSAGE_CHARS = 1000
-"""Most characters of one passage put in the prompt (5 x 1000 chars is about 1,300 tokens: fits n_ctx 2048)."""
+"""Most characters of one passage put in the prompt (5 x 1000 characters is about 1,300 tokens: with the system
+prompt, the example, two earlier turns and the reply this fits a 2,048-token context)."""
 HISTORY_TURNS = 2
 HISTORY_CHARS = 400
 """Most characters of one earlier message put in the prompt."""
@@ -118,11 +126,12 @@ class LLMGenerator:
         """The verdict on every sentence of the last generation."""
 
     def messages(self, question: str, history: Any, shown: dict[int, str]) -> list[Any]:
-        """The chat messages: system prompt, earlier turns, the numbered passages with the question."""
+        """The chat messages: system prompt, a worked example, earlier turns, the numbered passages and question."""
         from llama_index.core.llms import ChatMessage
 
         passages = "\n\n".join(PASSAGE_TEMPLATE.format(n=n, text=text) for n, text in shown.items())
-        out = [ChatMessage(role="system", content=SYSTEM_PROMPT)]
+        out = [ChatMessage(role="system", content=SYSTEM_PROMPT), ChatMessage(role="user", content=FEW_SHOT_USER),
+               ChatMessage(role="assistant", content=FEW_SHOT_ASSISTANT)]
         out += [ChatMessage(role=role, content=content) for role, content in history_messages(history)]
         out.append(ChatMessage(role="user", content=USER_PROMPT.format(passages=passages, question=question)))
         return out

@@ -1,4 +1,10 @@
-"""Prompt text of the optional LLM generator (plain strings, filled with str.format)."""
+"""Prompt text of the optional LLM generator (plain strings, filled with str.format).
+
+The messages are: SYSTEM_PROMPT, one worked example (FEW_SHOT_USER / FEW_SHOT_ASSISTANT), up to two earlier turns,
+then USER_PROMPT with the numbered passages. The example is deliberately about an unrelated made-up library: a small
+model that copies it produces sentences the verifier drops, never a plausible claim about the CSTO. The instruction
+is repeated after the passages because small models follow the last lines of a long prompt best.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +24,20 @@ cited passages do not contain.
 
 PASSAGE_TEMPLATE = "[{n}] {text}"
 
+INSTRUCTION = ("Answer from the passages only, in one to three sentences. End every sentence with the number of the "
+               f"passage it comes from, in square brackets, like this: ... [1]. If they don't say, reply: {NO_ANSWER}")
+
 USER_PROMPT = """Passages:
 
 {passages}
 
 Question: {question}
 
-Answer from the passages only, ending every sentence with its [n] citations."""
+""" + INSTRUCTION
+
+FEW_SHOT_USER = USER_PROMPT.format(
+    passages="[1] The museum opens at 9 am on weekdays and at 10 am on Sundays.\n\n"
+             "[2] The town library was founded in 1881 by the town council. It holds 40,000 books.",
+    question="When was the library founded?",
+)
+FEW_SHOT_ASSISTANT = "The town library was founded in 1881 by the town council [2]."

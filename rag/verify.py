@@ -36,12 +36,14 @@ _ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|cf|vs|etc|pp?|no|vol|ed|eds|dr|mr
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’\-]*")
-NAME_STOPLIST = frozenset(
+_NAME_STOPWORDS = (
     """a an the this that these those it its he she his her they them their we our you your i in on at as for to of
     by with from into and or but nor not no yes so if then than there here also however according after before
     while when where which who whom whose what why how since during although though because both each some many
-    most all any one such thus therefore furthermore moreover still yet only however besides overall""".split()
+    most all any one such thus therefore furthermore moreover still yet only besides overall"""
 )
+NAME_STOPLIST = frozenset(_NAME_STOPWORDS.split())
+"""Capitalised words that are not names when they open a clause inside a sentence."""
 
 
 @dataclass(frozen=True)

@@ -109,8 +109,9 @@ def test_panel_shows_newest_turn_open_and_older_ones_folded() -> None:
     t2 = Turn("second?", answer=_answer([_citation(1)]), done=True)
     panel = citations_html([t1, t2])
     assert panel.index("Q2: second?") < panel.index("Q1: first?")
-    assert '<details class="turn" id="turn-2" open>' in panel
-    assert '<details class="turn" id="turn-1">' in panel
+    assert '<details class="turn" id="turn-2" data-state="done" open>' in panel
+    assert '<details class="turn" id="turn-1" data-state="done">' in panel
+    assert 'data-state="streaming"' in citations_html([Turn("q", answer=_answer([_citation(1)]))])
     assert "Ask a question" in citations_html([])
 
 
@@ -156,9 +157,9 @@ def _views() -> list[SourceView]:
     weitz = _entry("weitz2018", "Weitz (2018)", "Assessing the Collective Security Treaty Organization")
     shak = _entry("shakhanova2017", "Shakhanova (2017)", "The Architecture of Security", url="https://example.org/s",
                   container="East-West Studies")
-    return [SourceView(entry=weitz, citing=[CitingPassage(passage_id="a-1", location="Internal Challenges › ¶3",
-                                                          pages="25", sentence="Central Asia emerged (Weitz 2018, 25).")],
-                       fulltext_indexed=False),
+    citing = CitingPassage(passage_id="a-1", location="Internal Challenges › ¶3", pages="25",
+                           sentence="Central Asia emerged (Weitz 2018, 25).")
+    return [SourceView(entry=weitz, citing=[citing], fulltext_indexed=False),
             SourceView(entry=shak, citing=[], fulltext_indexed=True)]
 
 

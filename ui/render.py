@@ -192,7 +192,9 @@ def citations_html(turns: list[Turn], top_k: int = 5) -> str:
         title = f'<span class="turn-q">Q{i}: {_esc(_printable(turn.question)[:160])}</span>'
         body = answer_panel(turn.answer, i, top_k)
         is_open = " open" if i == len(turns) else ""
-        sections.append(f'<details class="turn" id="turn-{i}"{is_open}><summary>{title}</summary>{body}</details>')
+        state = "done" if turn.done else "streaming"
+        sections.append(f'<details class="turn" id="turn-{i}" data-state="{state}"{is_open}><summary>{title}</summary>'
+                        f"{body}</details>")
     if not sections:
         return '<div class="panel-empty">Ask a question: the cited passages appear here.</div>'
     return "".join(sections)
