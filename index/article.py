@@ -107,8 +107,11 @@ def parse_article(path: Path) -> Article:
     journal = next((" ".join(t.split()) for t in texts[:i_summary] if "JOURNAL" in t), "")
     author_line = next((t for t in texts[:i_summary] if t.endswith("*")), "")
     title = next(
-        (t for t in texts[:i_summary] if t not in (issue, journal, author_line) and not t.startswith("ISSN")
-         and "JOURNAL" not in t),
+        (
+            t
+            for t in texts[:i_summary]
+            if t not in (issue, journal, author_line) and not t.startswith("ISSN") and "JOURNAL" not in t
+        ),
         "",
     )
     front = Block(raw[head[0].start : head[-1].end], head[0].start, head[-1].end)
@@ -154,7 +157,7 @@ def _paragraphs(raw: str, body: list[Block]) -> tuple[list[Paragraph], list[Bloc
             return
         number += 1
         text, joins, gaps = pending[0].text, [], []
-        for prev, nxt in zip(pending, pending[1:]):
+        for prev, nxt in zip(pending, pending[1:], strict=False):
             joins.append(len(text))
             gaps.append(nxt.start - prev.end)
             text = f"{text} {nxt.text}"

@@ -68,7 +68,7 @@ def _unescape(text: str) -> str:
 def _strip_marks(text: str) -> str:
     """Remove one pair of outer quotes or emphasis marks; keep inner quoted words whole."""
     text = text.strip().rstrip(",.").strip()
-    if text[:1] in "\"“*":
+    if text[:1] in '"“*':
         text = text[1:]
     if text[-1:] in "”*" or (text[-1:] == '"' and text.count('"') % 2 == 1):
         text = text[:-1]
@@ -130,7 +130,7 @@ def parse_entry(text: str, start: int, end: int) -> SourceEntry:
         place, publisher = pm.group(1).strip(), pm.group(2).strip().rstrip(".")
         rest = rest[: pm.start()].strip()
     title, container, volume, issue, pages, date = "", "", "", "", "", ""
-    if rest[:1] in "\"“":
+    if rest[:1] in '"“':
         close = _title_end(rest)
         title, rest = _strip_marks(rest[: close + 1]), rest[close + 1 :].strip(" ,.")
     elif rest.startswith("*"):

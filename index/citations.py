@@ -20,9 +20,7 @@ from index.types import CitationRef, SourceEntry
 
 _PAREN = re.compile(r"\(([^()]{1,120})\)")
 _PAGES = r"(?:\d+(?:\s*[-–]\s*\d+)?|[ivxlc]+)"
-_PART = re.compile(
-    rf"^(?P<name>[^\d;()]+?)(?:\s+et al\.?)?,?\s*(?P<year>\d{{4}}[a-d]?)?(?:,\s*(?P<pages>{_PAGES}))?$"
-)
+_PART = re.compile(rf"^(?P<name>[^\d;()]+?)(?:\s+et al\.?)?,?\s*(?P<year>\d{{4}}[a-d]?)?(?:,\s*(?P<pages>{_PAGES}))?$")
 _BARE = re.compile(rf"^{_PAGES}$")
 _NARRATIVE_YEAR = re.compile(r"([A-Z][\w’'\-]+(?:\s+(?:and|de)\s+[A-Z][\w’'\-]+)?|de\s+[A-Z]\w+)\s+\((\d{4}[a-d]?)\)")
 _MENTIONS = [
@@ -86,7 +84,11 @@ class Resolver:
         key = _fold(re.sub(r"\s+et al\.?$", "", name.strip()))
         found = self.names.get(key, [])
         if not found and len(key) >= 5:
-            close = [n for n in self.names if abs(len(n) - len(key)) <= 2 and _distance(n, key) <= (1 if len(key) < 12 else 2)]
+            close = [
+                n
+                for n in self.names
+                if abs(len(n) - len(key)) <= 2 and _distance(n, key) <= (1 if len(key) < 12 else 2)
+            ]
             if len(close) == 1:
                 found = self.names[close[0]]
         if persons_only:
@@ -122,8 +124,10 @@ def find_citations(text: str, base: int, resolver: Resolver, where: str = "") ->
             events.append((m.start(), m.end(), "narrative", entry, "", m.group(0)))
     for pattern, _ in _MENTIONS:
         for m in pattern.finditer(text):
-            name = "Charter of the Collective Security Treaty Organization" if "Charter" in m.group(0) else (
-                "North Atlantic Treaty Organization"
+            name = (
+                "Charter of the Collective Security Treaty Organization"
+                if "Charter" in m.group(0)
+                else ("North Atlantic Treaty Organization")
             )
             entry = resolver.resolve(name, None)
             if entry is not None:
@@ -171,14 +175,16 @@ def find_citations(text: str, base: int, resolver: Resolver, where: str = "") ->
                 old = report.citations[pending_narrative]
                 report.citations[pending_narrative] = old.model_copy(update={"pages": pages})
                 pending_narrative = None
-            report.citations.append(CitationRef(key=last.key, pages=pages, surface=surface, start=base + start,
-                                                end=base + end))
+            report.citations.append(
+                CitationRef(key=last.key, pages=pages, surface=surface, start=base + start, end=base + end)
+            )
             continue
         assert entry is not None
         last = entry
         last_by_family[entry.family] = entry
-        report.citations.append(CitationRef(key=entry.key, pages=pages, surface=surface, start=base + start,
-                                            end=base + end))
+        report.citations.append(
+            CitationRef(key=entry.key, pages=pages, surface=surface, start=base + start, end=base + end)
+        )
         pending_narrative = len(report.citations) - 1 if kind == "narrative" else None
     return report
 

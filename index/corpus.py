@@ -32,7 +32,7 @@ class Corpus:
 
 def passage_id(kind: str, where: str, position: int, text: str) -> str:
     """Stable id from content and logical position (section, paragraph, chunk), so an edit elsewhere keeps it."""
-    digest = hashlib.sha1(f"{kind}\x1f{where}\x1f{position}\x1f{text}".encode()).hexdigest()
+    digest = hashlib.sha1(f"{kind}\x1f{where}\x1f{position}\x1f{text}".encode(), usedforsecurity=False).hexdigest()
     return f"{kind[0]}-{digest[:16]}"
 
 
@@ -62,14 +62,36 @@ def _article_passages(
         f"{article.title.title()} — {article.author.title()}. {article.journal.title()}, {article.issue.title()}, "
         f"ISSN {article.issn}. Key words: {', '.join(article.keywords)}."
     )
-    passages.append(Passage(id=passage_id("article", "front", 0, front_text), kind="article",
-                            text=front_text, section="Title", paragraph=1, start=fm.start, end=article.keywords_block.end))
+    passages.append(
+        Passage(
+            id=passage_id("article", "front", 0, front_text),
+            kind="article",
+            text=front_text,
+            section="Title",
+            paragraph=1,
+            start=fm.start,
+            end=article.keywords_block.end,
+        )
+    )
     aff = article.affiliation_block
     aff_text = f"About the author: {article.author.title()} — {article.affiliation}"
-    passages.append(Passage(id=passage_id("article", "author", 0, aff_text), kind="article", text=aff_text,
-                            section="About the author", paragraph=1, start=aff.start, end=aff.end))
+    passages.append(
+        Passage(
+            id=passage_id("article", "author", 0, aff_text),
+            kind="article",
+            text=aff_text,
+            section="About the author",
+            paragraph=1,
+            start=aff.start,
+            end=aff.end,
+        )
+    )
     for para in [article.summary, *article.paragraphs]:
-        where = f"{para.section} › {para.subsection} ¶{para.number}" if para.subsection else f"{para.section} ¶{para.number}"
+        where = (
+            f"{para.section} › {para.subsection} ¶{para.number}"
+            if para.subsection
+            else f"{para.section} ¶{para.number}"
+        )
         report = find_citations(para.text, 0, resolver, where)
         warnings.extend(report.warnings)
         for chunk_no, (at, chunk) in enumerate(_split_long(para.text, chunk_size, overlap)):
@@ -122,13 +144,22 @@ def _local_offset(p: Passage, c: CitationRef) -> int:
 
 def source_card(entry: SourceEntry, cites: list[tuple[Passage, str, str]]) -> Passage:
     """A passage describing one cited work and where the article cites it."""
-    kind = "book" if entry.publisher and not entry.container else "article or chapter" if entry.pages or entry.publisher else "web page or news item"
+    kind = (
+        "book"
+        if entry.publisher and not entry.container
+        else "article or chapter"
+        if entry.pages or entry.publisher
+        else "web page or news item"
+    )
     lines = [
         entry.raw,  # the entry as printed in the bibliography, verbatim
         f"{entry.label}. {', '.join(entry.authors)} ({entry.year_label}). {entry.reference()}.",
-        f"Bibliography entry: {entry.label} — {entry.title}" + (f", published in {entry.container}" if entry.container else "")
-        + (f", {entry.place}: {entry.publisher}" if entry.publisher else "") + (f", {entry.date}" if entry.date else "")
-        + f". Type: {kind}." + (f" URL: {entry.url}" if entry.url else ""),
+        f"Bibliography entry: {entry.label} — {entry.title}"
+        + (f", published in {entry.container}" if entry.container else "")
+        + (f", {entry.place}: {entry.publisher}" if entry.publisher else "")
+        + (f", {entry.date}" if entry.date else "")
+        + f". Type: {kind}."
+        + (f" URL: {entry.url}" if entry.url else ""),
     ]
     if cites:
         lines.append("Cited in the article:")
@@ -149,8 +180,7 @@ def source_card(entry: SourceEntry, cites: list[tuple[Passage, str, str]]) -> Pa
     )
 
 
-def load_corpus(corpus_path: Path, chunk_size: int = 300, overlap: int = 30,
-                sources_dir: Path | None = None) -> Corpus:
+def load_corpus(corpus_path: Path, chunk_size: int = 300, overlap: int = 30, sources_dir: Path | None = None) -> Corpus:
     """Parse the article, resolve its citations, build source cards and read any full texts."""
     if not corpus_path.is_file():
         raise CorpusError(f"corpus file not found: {corpus_path}")

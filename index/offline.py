@@ -49,7 +49,6 @@ def configure_torch_threads(threads: int) -> None:
 def configure_llama_index() -> None:
     """Make llama-index never fall back to its OpenAI defaults."""
     from llama_index.core import Settings as LlamaSettings
-
     from llama_index.core.llms import MockLLM
 
     LlamaSettings.llm = MockLLM()  # never the OpenAI default; MockLLM makes no network call

@@ -12,6 +12,7 @@ of passages and sentences whose content hash is unchanged are copied from the pr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from index.article import split_sentences
-from index.errors import BuildError, IndexCorruptError, IndexNotFoundError, StoreUnavailableError
+from index.errors import IndexCorruptError, IndexNotFoundError, StoreUnavailableError
 from index.settings import Settings
 from index.types import Passage, SourceEntry
 
@@ -55,7 +56,10 @@ def collection_base(settings: Settings) -> str:
 def state_path(settings: Settings) -> Path:
     """The state file of the configured store."""
     if settings.chroma_host:
-        return settings.data_dir / f"state-{re.sub(r'[^a-zA-Z0-9.]+', '_', settings.chroma_host)}-{settings.chroma_port}.json"
+        return (
+            settings.data_dir
+            / f"state-{re.sub(r'[^a-zA-Z0-9.]+', '_', settings.chroma_host)}-{settings.chroma_port}.json"
+        )
     return settings.data_dir / "state.json"
 
 
@@ -94,8 +98,9 @@ def make_client(settings: Settings, create: bool = False) -> Any:
     try:
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:
-        raise IndexCorruptError(f"cannot open the Chroma store in {path} ({type(exc).__name__}: {exc}); "
-                                "run `csto-qa index --force`") from None
+        raise IndexCorruptError(
+            f"cannot open the Chroma store in {path} ({type(exc).__name__}: {exc}); run `csto-qa index --force`"
+        ) from None
 
 
 def read_state(settings: Settings) -> dict[str, Any]:
@@ -141,8 +146,14 @@ def to_node(p: Passage, embedding: list[float] | None = None) -> Any:
     """A llama-index TextNode for a passage; section headings are part of what is embedded and BM25-indexed."""
     from llama_index.core.schema import TextNode
 
-    meta = {"kind": p.kind, "section": p.section, "subsection": p.subsection, "paragraph": p.paragraph,
-            "source_key": p.source_key, "page": p.page}
+    meta = {
+        "kind": p.kind,
+        "section": p.section,
+        "subsection": p.subsection,
+        "paragraph": p.paragraph,
+        "source_key": p.source_key,
+        "page": p.page,
+    }
     return TextNode(
         id_=p.id,
         text=p.text,
@@ -181,21 +192,25 @@ def build_index(
     except (IndexNotFoundError, IndexCorruptError):
         old = None
     if old and not force and old["fingerprint"] == fingerprint and (settings.data_dir / old["gen_dir"]).is_dir():
-        return BuildReport(False, old["collection"], old.get("passages", 0), 0, 0, 0,
-                           time.perf_counter() - t0, old.get("warnings", []))
+        return BuildReport(
+            False, old["collection"], old.get("passages", 0), 0, 0, 0, time.perf_counter() - t0, old.get("warnings", [])
+        )
 
     from index.corpus import load_corpus
     from index.embed import load_embedder
 
     step("parsing the article, bibliography and full texts")
-    corpus = load_corpus(settings.corpus_path, settings.chunk_size, settings.chunk_overlap,
-                         settings.resolved_sources_dir)
+    corpus = load_corpus(
+        settings.corpus_path, settings.chunk_size, settings.chunk_overlap, settings.resolved_sources_dir
+    )
     client = make_client(settings, create=True)
     gen = (old or {}).get("gen", 0) + 1
     base = collection_base(settings)
     name = f"{base}-g{gen}"
     gen_dir = settings.data_dir / f"gen-{gen}"
-    _drop_unreferenced(client, settings, base, keep={(old or {}).get("collection", "")}, keep_dirs={(old or {}).get("gen_dir", "")})
+    _drop_unreferenced(
+        client, settings, base, keep={(old or {}).get("collection", "")}, keep_dirs={(old or {}).get("gen_dir", "")}
+    )
     if gen_dir.exists():
         shutil.rmtree(gen_dir)
     gen_dir.mkdir(parents=True)
@@ -231,8 +246,14 @@ def build_index(
 
     if name in {c.name if hasattr(c, "name") else c for c in client.list_collections()}:
         client.delete_collection(name)
-    collection = client.create_collection(name, metadata={"hnsw:space": "cosine", "settings_key": settings_key(settings),
-                                                           "model": settings.resolved_model_path().name})
+    collection = client.create_collection(
+        name,
+        metadata={
+            "hnsw:space": "cosine",
+            "settings_key": settings_key(settings),
+            "model": settings.resolved_model_path().name,
+        },
+    )
     store = ChromaVectorStore(chroma_collection=collection)
     for i in range(0, len(nodes), 256):
         store.add(nodes[i : i + 256])
@@ -244,20 +265,33 @@ def build_index(
     bm25.persist(str(gen_dir / "bm25"))
     (gen_dir / "passages.json").write_text(json.dumps([p.model_dump() for p in corpus.passages]), encoding="utf-8")
     (gen_dir / "entries.json").write_text(json.dumps([e.model_dump() for e in corpus.entries]), encoding="utf-8")
-    np.savez(gen_dir / "sentences.npz", rows=np.asarray([(0, s, e) for _, s, e in sent_rows], dtype=np.int32),
-             pids=np.asarray([pid for pid, _, _ in sent_rows]), keys=np.asarray(sent_keys), vectors=sent_matrix)
+    np.savez(
+        gen_dir / "sentences.npz",
+        rows=np.asarray([(0, s, e) for _, s, e in sent_rows], dtype=np.int32),
+        pids=np.asarray([pid for pid, _, _ in sent_rows]),
+        keys=np.asarray(sent_keys),
+        vectors=sent_matrix,
+    )
     state = {
-        "version": 1, "gen": gen, "collection": name, "gen_dir": gen_dir.name, "fingerprint": fingerprint,
-        "settings_key": settings_key(settings), "passages": len(nodes), "sentences": len(sent_keys),
-        "warnings": corpus.warnings, "built_at": time.time(),
+        "version": 1,
+        "gen": gen,
+        "collection": name,
+        "gen_dir": gen_dir.name,
+        "fingerprint": fingerprint,
+        "settings_key": settings_key(settings),
+        "passages": len(nodes),
+        "sentences": len(sent_keys),
+        "warnings": corpus.warnings,
+        "built_at": time.time(),
         "store": f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else "embedded",
     }
     removed = len(set((old or {}).get("ids", [])) - {n.node_id for n in nodes})
     state["ids"] = [n.node_id for n in nodes]
     _atomic_write(state_path(settings), json.dumps(state, indent=1))  # the switch: everything before is invisible
     _drop_unreferenced(client, settings, base, keep={name}, keep_dirs={gen_dir.name})
-    return BuildReport(True, name, len(nodes), len(todo), len(nodes) - len(todo), removed,
-                       time.perf_counter() - t0, corpus.warnings)
+    return BuildReport(
+        True, name, len(nodes), len(todo), len(nodes) - len(todo), removed, time.perf_counter() - t0, corpus.warnings
+    )
 
 
 def _embed(texts: list[str], embedder: Any, progress: bool, what: str) -> list[list[float]]:
@@ -275,8 +309,9 @@ def _embed(texts: list[str], embedder: Any, progress: bool, what: str) -> list[l
     return out
 
 
-def _previous_vectors(client: Any, settings: Settings, old: dict[str, Any] | None,
-                      base: str) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+def _previous_vectors(
+    client: Any, settings: Settings, old: dict[str, Any] | None, base: str
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Passage vectors (by id) and sentence vectors (by text hash) of the live build, when it is compatible."""
     if not old or old.get("settings_key") != settings_key(settings):
         return {}, {}
@@ -304,10 +339,8 @@ def _drop_unreferenced(client: Any, settings: Settings, base: str, keep: set[str
     for col in client.list_collections():
         col_name = col.name if hasattr(col, "name") else str(col)
         if col_name.startswith(prefix) and col_name not in referenced:
-            try:
+            with contextlib.suppress(Exception):  # best-effort cleanup; a leftover collection is harmless
                 client.delete_collection(col_name)
-            except Exception:  # noqa: S110 - best-effort cleanup; a leftover collection is harmless
-                pass
     for d in settings.data_dir.glob("gen-*"):
         if d.is_dir() and d.name not in keep_dirs:
             shutil.rmtree(d, ignore_errors=True)
@@ -340,13 +373,16 @@ def open_index(settings: Settings) -> IndexHandle:
         data = np.load(gen_dir / "sentences.npz")
         pids, spans, vectors = [str(x) for x in data["pids"]], data["rows"][:, 1:3], data["vectors"]
     except (OSError, ValueError, KeyError) as exc:
-        raise IndexCorruptError(f"the index in {settings.data_dir} is damaged ({type(exc).__name__}); "
-                                "run `csto-qa index --force`") from None
+        raise IndexCorruptError(
+            f"the index in {settings.data_dir} is damaged ({type(exc).__name__}); run `csto-qa index --force`"
+        ) from None
     client = make_client(settings)
     try:
         collection = client.get_collection(state["collection"])
     except Exception:
-        raise IndexCorruptError(f"Chroma collection {state['collection']} is missing; run `csto-qa index --force`") from None
+        raise IndexCorruptError(
+            f"Chroma collection {state['collection']} is missing; run `csto-qa index --force`"
+        ) from None
     return IndexHandle(settings, state, passages, entries, collection, gen_dir / "bm25", pids, spans, vectors)
 
 

@@ -1,7 +1,7 @@
 """Retrieval and answers over the indexed article: the public API.
 
-    from rag import Assistant
-    answer = Assistant.from_settings().ask("When was the CSTO established?")
+from rag import Assistant
+answer = Assistant.from_settings().ask("When was the CSTO established?")
 """
 
 from index import offline as _offline  # noqa: F401  - offline switches before any heavy import

@@ -17,8 +17,11 @@ from rag.compose import Composer, content_words, render
 from rag.types import Answer, CitingPassage, ScoredPassage, SourceView
 
 REFUSAL = "The indexed sources don't say {topic}. The closest passages are listed below."
-_ANAPHORA = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her|there|the same|the operation|"
-                       r"the organi[sz]ation|the alliance|the exercise)\b|^(and|but|what about|how about)\b", re.I)
+_ANAPHORA = re.compile(
+    r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her|there|the same|the operation|"
+    r"the organi[sz]ation|the alliance|the exercise)\b|^(and|but|what about|how about)\b",
+    re.I,
+)
 _FUTURE = re.compile(r"\b(20(2[1-9]|[3-9]\d))\b")
 
 History = Sequence[dict[str, str]] | Sequence[tuple[str, str]] | None
@@ -28,8 +31,9 @@ def validate_question(question: object, max_chars: int) -> str:
     """Return the cleaned question or raise InvalidQuestionError with one line."""
     if not isinstance(question, str):
         raise InvalidQuestionError("the question must be text")
-    if "\x00" in question or any(unicodedata.category(ch) in ("Cc", "Cs", "Co") and ch not in "\n\t\r"
-                                 for ch in question):
+    if "\x00" in question or any(
+        unicodedata.category(ch) in ("Cc", "Cs", "Co") and ch not in "\n\t\r" for ch in question
+    ):
         raise InvalidQuestionError("the question contains control or binary characters; type plain text")
     cleaned = " ".join(question.split())
     if not cleaned:
@@ -89,8 +93,9 @@ class Assistant:
         q = validate_question(question, self.settings.max_question_chars)
         return self.retriever.retrieve(retrieval_query(q, history, self.settings.history_turns), k=k)
 
-    def ask(self, question: str, history: History = None, generator: str | None = None,
-            top_k: int | None = None) -> Answer:
+    def ask(
+        self, question: str, history: History = None, generator: str | None = None, top_k: int | None = None
+    ) -> Answer:
         """Answer with verbatim, cited sentences, or refuse and show the closest passages."""
         t0 = time.perf_counter()
         q = validate_question(question, self.settings.max_question_chars)
@@ -100,19 +105,27 @@ class Assistant:
         retrieved = self.retriever.retrieve(query, vector=qvec)
         t2 = time.perf_counter()
         focus = self.retriever.embed_query(q) if query != q else None  # a follow-up: its own words count too
-        scored = self.composer.score(q if focus is not None else query, qvec, self.composer.candidates(retrieved),
-                                     focus=focus)
+        scored = self.composer.score(
+            q if focus is not None else query, qvec, self.composer.candidates(retrieved), focus=focus
+        )
         strength = self.composer.evidence(scored)
         shown = retrieved[: top_k or self.settings.top_k]
         timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000}
         if strength < self.settings.refusal_threshold or _FUTURE.search(q):
             timings["compose"] = (time.perf_counter() - t2) * 1000
             timings["total"] = (time.perf_counter() - t0) * 1000
-            return Answer(question=q, text=REFUSAL.format(topic=_topic(q)), refused=True, closest=shown,
-                          retrieved=retrieved, timings_ms=timings)
+            return Answer(
+                question=q,
+                text=REFUSAL.format(topic=_topic(q)),
+                refused=True,
+                closest=shown,
+                retrieved=retrieved,
+                timings_ms=timings,
+            )
         citations = self.composer.citations(self.composer.select(scored))
-        answer = Answer(question=q, text=render(citations), citations=citations, retrieved=retrieved,
-                        timings_ms=timings)
+        answer = Answer(
+            question=q, text=render(citations), citations=citations, retrieved=retrieved, timings_ms=timings
+        )
         timings["compose"] = (time.perf_counter() - t2) * 1000
         if (generator or self.settings.generator) == "llm":
             answer = self._llm_answer(q, history, answer, shown)
@@ -143,13 +156,14 @@ class Assistant:
         full = {p.source_key for p in self.handle.passages.values() if p.kind == "fulltext"}
         views = []
         for entry in self.handle.entries.values():
-            cites = [CitingPassage(passage_id=p.id, location=p.location, pages=pages, sentence=sentence)
-                     for p, sentence, pages in citing_sentences(article, entry.key)]
+            cites = [
+                CitingPassage(passage_id=p.id, location=p.location, pages=pages, sentence=sentence)
+                for p, sentence, pages in citing_sentences(article, entry.key)
+            ]
             views.append(SourceView(entry=entry, citing=cites, fulltext_indexed=entry.key in full))
         return views
 
-    def _llm_answer(self, question: str, history: History, extractive: Answer,
-                    passages: list[ScoredPassage]) -> Answer:
+    def _llm_answer(self, question: str, history: History, extractive: Answer, passages: list[ScoredPassage]) -> Answer:
         from rag.llm import LLMGenerator
 
         if self._llm is None:

@@ -19,11 +19,107 @@ from index.types import Passage
 from rag.types import Citation, ScoredPassage, SourceRef
 
 STOPWORDS = frozenset(
-    """a an the of to in on at for by with and or but is are was were be been being do does did what which who whom
-    whose when where why how many much it its this that these those as from into about than then there their they
-    them he she his her we our you your i me my not no can could would should will shall may might must has have
-    had also any some such so if according article author does did say says said tell give name list csto
-    organization collective security treaty""".split()
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "by",
+        "with",
+        "and",
+        "or",
+        "but",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "do",
+        "does",
+        "did",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "many",
+        "much",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "as",
+        "from",
+        "into",
+        "about",
+        "than",
+        "then",
+        "there",
+        "their",
+        "they",
+        "them",
+        "he",
+        "she",
+        "his",
+        "her",
+        "we",
+        "our",
+        "you",
+        "your",
+        "i",
+        "me",
+        "my",
+        "not",
+        "no",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "shall",
+        "may",
+        "might",
+        "must",
+        "has",
+        "have",
+        "had",
+        "also",
+        "any",
+        "some",
+        "such",
+        "so",
+        "if",
+        "according",
+        "article",
+        "author",
+        "does",
+        "did",
+        "say",
+        "says",
+        "said",
+        "tell",
+        "give",
+        "name",
+        "list",
+        "csto",
+        "organization",
+        "collective",
+        "security",
+        "treaty",
+    ]
 )
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
@@ -60,14 +156,31 @@ def question_type(q: str) -> QuestionType:
     ql = q.lower()
     return QuestionType(
         when=bool(re.search(r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bin what year\b|\bdate\b", ql)),
-        number=bool(re.search(r"\bhow (many|much)\b|\bwhat (percentage|share|amount|number|proportion)\b|\bhow large\b", ql)),
-        source=bool(re.search(r"\bwho\b|\bwhich (source|author|work|scholar|analyst)\b|\bcites?\b|\baccording to\b|"
-                              r"\bwhat (source|work)\b|\bpage\b|\bargues?\b|\bcontends?\b|\bwhose\b", ql)),
-        listing=bool(re.search(r"\bwhich (countries|states|members|exercises|operations)\b|\blist\b|\bname the\b|"
-                               r"\bwhat (countries|states|exercises|operations|members)\b|\bwho (are|were)\b", ql)),
+        number=bool(
+            re.search(r"\bhow (many|much)\b|\bwhat (percentage|share|amount|number|proportion)\b|\bhow large\b", ql)
+        ),
+        source=bool(
+            re.search(
+                r"\bwho\b|\bwhich (source|author|work|scholar|analyst)\b|\bcites?\b|\baccording to\b|"
+                r"\bwhat (source|work)\b|\bpage\b|\bargues?\b|\bcontends?\b|\bwhose\b",
+                ql,
+            )
+        ),
+        listing=bool(
+            re.search(
+                r"\bwhich (countries|states|members|exercises|operations)\b|\blist\b|\bname the\b|"
+                r"\bwhat (countries|states|exercises|operations|members)\b|\bwho (are|were)\b",
+                ql,
+            )
+        ),
         reason=bool(re.search(r"\bwhy\b|\bhow does\b|\bhow do\b|\breasons?\b|\bexplain\b", ql)),
-        bibliographic=bool(re.search(r"\bpublish|\bjournal\b|\btitle\b|\bbibliograph|\bpublisher\b|\bvolume\b|"
-                                     r"\bwhat did \w+ (write|publish)\b|\burl\b|\bwhere (was|is) .* published\b", ql)),
+        bibliographic=bool(
+            re.search(
+                r"\bpublish|\bjournal\b|\btitle\b|\bbibliograph|\bpublisher\b|\bvolume\b|"
+                r"\bwhat did \w+ (write|publish)\b|\burl\b|\bwhere (was|is) .* published\b",
+                ql,
+            )
+        ),
     )
 
 
@@ -137,8 +250,9 @@ class Composer:
                 out.append(Candidate(p, s, e, self.handle.sentence_vectors[i], rank))
         return out
 
-    def score(self, question: str, qvec: np.ndarray, cands: list[Candidate],
-              focus: np.ndarray | None = None) -> list[Scored]:
+    def score(
+        self, question: str, qvec: np.ndarray, cands: list[Candidate], focus: np.ndarray | None = None
+    ) -> list[Scored]:
         """Score every candidate for this question (`focus`: the follow-up's own vector, averaged in)."""
         qt = question_type(question)
         qwords = set(content_words(question))
@@ -182,8 +296,11 @@ class Composer:
         for s in scored[1:]:
             if len(chosen) >= self.max_sentences or s.score < floor:
                 break
-            if any(float(np.dot(s.cand.vector, c.cand.vector)) > 0.85 or
-                   (s.cand.passage.id == c.cand.passage.id and s.cand.start == c.cand.start) for c in chosen):
+            if any(
+                float(np.dot(s.cand.vector, c.cand.vector)) > 0.85
+                or (s.cand.passage.id == c.cand.passage.id and s.cand.start == c.cand.start)
+                for c in chosen
+            ):
                 continue
             chosen.append(s)
         chosen.sort(key=lambda s: (s.cand.passage.kind != "article", s.cand.passage.start, s.cand.start))
@@ -211,11 +328,25 @@ class Composer:
         out = []
         for n, s in enumerate(chosen, start=1):
             p = s.cand.passage
-            out.append(Citation(
-                n=n, passage_id=p.id, kind=p.kind, section=p.section, subsection=p.subsection, paragraph=p.paragraph,
-                location=p.location, quote=s.cand.text, quote_start=s.cand.start, quote_end=s.cand.end, text=p.text,
-                start=p.start, end=p.end, page=p.page, sources=self.sources_of(s.cand),
-            ))
+            out.append(
+                Citation(
+                    n=n,
+                    passage_id=p.id,
+                    kind=p.kind,
+                    section=p.section,
+                    subsection=p.subsection,
+                    paragraph=p.paragraph,
+                    location=p.location,
+                    quote=s.cand.text,
+                    quote_start=s.cand.start,
+                    quote_end=s.cand.end,
+                    text=p.text,
+                    start=p.start,
+                    end=p.end,
+                    page=p.page,
+                    sources=self.sources_of(s.cand),
+                )
+            )
         return out
 
 

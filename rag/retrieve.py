@@ -29,8 +29,12 @@ class HybridRetriever:
         self.bm25 = BM25Retriever.from_persist_dir(str(handle.bm25_dir))
         self.bm25.similarity_top_k = min(s.bm25_k, len(handle.passages))
         self.fusion = QueryFusionRetriever(
-            [self.dense, self.bm25], mode="reciprocal_rerank", num_queries=1, use_async=False,
-            similarity_top_k=max(top_k, s.dense_k, s.bm25_k), llm=MockLLM(),
+            [self.dense, self.bm25],
+            mode="reciprocal_rerank",
+            num_queries=1,
+            use_async=False,
+            similarity_top_k=max(top_k, s.dense_k, s.bm25_k),
+            llm=MockLLM(),
         )
 
     def embed_query(self, text: str) -> np.ndarray:

@@ -22,8 +22,16 @@ class SourceRef(BaseModel):
     @classmethod
     def from_entry(cls, entry: SourceEntry, pages: str = "") -> SourceRef:
         """Build from a bibliography entry."""
-        return cls(key=entry.key, label=entry.label, authors=entry.authors, year=entry.year_label, pages=pages,
-                   title=entry.title, url=entry.url, reference=entry.reference())
+        return cls(
+            key=entry.key,
+            label=entry.label,
+            authors=entry.authors,
+            year=entry.year_label,
+            pages=pages,
+            title=entry.title,
+            url=entry.url,
+            reference=entry.reference(),
+        )
 
     def display(self) -> str:
         """'Shakhanova (2017), p. 49 — The Architecture ..., East-West Studies 8: 45–52'."""
@@ -32,8 +40,15 @@ class SourceRef(BaseModel):
 
     def json_dict(self) -> dict[str, object]:
         """The `sources` item of `ask --json`."""
-        return {"key": self.key, "label": self.label, "authors": self.authors, "year": self.year,
-                "pages": self.pages, "title": self.title, "url": self.url}
+        return {
+            "key": self.key,
+            "label": self.label,
+            "authors": self.authors,
+            "year": self.year,
+            "pages": self.pages,
+            "title": self.title,
+            "url": self.url,
+        }
 
 
 class Citation(BaseModel):
@@ -57,9 +72,18 @@ class Citation(BaseModel):
 
     def json_dict(self) -> dict[str, object]:
         """The citation item of `ask --json`."""
-        return {"n": self.n, "passage_id": self.passage_id, "section": self.section, "paragraph": self.paragraph,
-                "quote": self.quote, "text": self.text, "sources": [s.json_dict() for s in self.sources],
-                "location": self.location, "kind": self.kind, "page": self.page}
+        return {
+            "n": self.n,
+            "passage_id": self.passage_id,
+            "section": self.section,
+            "paragraph": self.paragraph,
+            "quote": self.quote,
+            "text": self.text,
+            "sources": [s.json_dict() for s in self.sources],
+            "location": self.location,
+            "kind": self.kind,
+            "page": self.page,
+        }
 
 
 class ScoredPassage(BaseModel):
@@ -85,11 +109,19 @@ class Answer(BaseModel):
 
     def json_dict(self) -> dict[str, object]:
         """The object `csto-qa ask --json` prints."""
-        return {"question": self.question, "answer": self.text, "refused": self.refused,
-                "citations": [c.json_dict() for c in self.citations], "timings_ms": self.timings_ms,
-                "generator": self.generator, "notice": self.notice,
-                "closest": [{"passage_id": s.passage.id, "location": s.passage.location, "text": s.passage.text}
-                            for s in self.closest]}
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "refused": self.refused,
+            "citations": [c.json_dict() for c in self.citations],
+            "timings_ms": self.timings_ms,
+            "generator": self.generator,
+            "notice": self.notice,
+            "closest": [
+                {"passage_id": s.passage.id, "location": s.passage.location, "text": s.passage.text}
+                for s in self.closest
+            ],
+        }
 
 
 class CitingPassage(BaseModel):

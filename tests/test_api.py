@@ -23,8 +23,10 @@ def test_quoted_sentence_names_the_work_it_leans_on(assistant):
     refs = [s for c in answer.citations for s in c.sources]
     shak = next(s for s in refs if s.key == "shakhanova2017")
     assert shak.pages == "49"
-    assert shak.display() == ("Shakhanova (2017), p. 49 — The Architecture of Security in the Eurasian Region: "
-                              "Is Russia Still a Guarantor of Regional Security?, East-West Studies 8: 45–52")
+    assert shak.display() == (
+        "Shakhanova (2017), p. 49 — The Architecture of Security in the Eurasian Region: "
+        "Is Russia Still a Guarantor of Regional Security?, East-West Studies 8: 45–52"
+    )
 
 
 def test_source_card_retrieved_for_bibliography_question(assistant):
@@ -38,8 +40,10 @@ def test_out_of_scope_is_refused_with_closest_passages(assistant):
 
 
 def test_follow_up_uses_history(assistant):
-    history = [{"role": "user", "content": "What is Operation Kanal?"},
-               {"role": "assistant", "content": "An anti-narcotics operation."}]
+    history = [
+        {"role": "user", "content": "What is Operation Kanal?"},
+        {"role": "assistant", "content": "An anti-narcotics operation."},
+    ]
     hits = assistant.retrieve("And who observes it?", history=history, k=3)
     assert any("*Kanal*" in h.passage.text for h in hits)
     answer = assistant.ask("And who observes it?", history=history)

@@ -12,87 +12,132 @@ from index.settings import ARTICLE_FILE
 # Every in-text citation of the article, as the reader resolves it: (passage location, entry key, pages, surface).
 # Narrative mentions and their bare page ("Nikitina (2012) ... (51)") appear as two rows with the same page.
 EXPECTED_CITATIONS = [
-    ("Introduction › ¶2", "sucu2017", "132", 'Sucu 2017, 132'),
-    ("Introduction › ¶2", "mrvaljevic2015", "", 'Mrvaljevic 2015'),
-    ("Introduction › ¶2", "hayrapetyan2016", "", 'Hayrapetyan 2016'),
-    ("Philosophy › ¶2", "ccsto2002", "", 'the CSTO Charter'),
-    ("Philosophy › ¶2", "nato1949", "", 'Article 3 of the North Atlantic Treaty'),
-    ("Philosophy › ¶3", "lacroix2016", "", 'Lacroix 2016'),
-    ("Philosophy › ¶3", "oliker2009", "102", 'Oliker et al 2009, 102'),
-    ("Philosophy › ¶3", "macias2018", "", 'Macias, 2018'),
-    ("Philosophy › ¶4", "gibler2006", "414", 'Gibler and Sewell 2006, 414'),
-    ("Philosophy › ¶4", "nato1949", "", 'the 1949 North Atlantic Treaty'),
-    ("Philosophy › ¶4", "gheciu2005", "974", 'Gheciu (2005)'),
-    ("Philosophy › ¶4", "gheciu2005", "974", '(974)'),
-    ("Philosophy › ¶5", "nikitina2012", "51", 'Nikitina (2012)'),
-    ("Philosophy › ¶5", "nikitina2012", "51", '(51)'),
-    ("Philosophy › ¶5", "oliker2009", "101", 'Oliker et al, 101'),
-    ("Philosophy › ¶6", "buzan2003", "23-25", 'Buzan and Wæver (2003)'),
-    ("Philosophy › ¶6", "buzan2003", "23-25", '(23-25)'),
-    ("Philosophy › ¶7", "allison2018", "297", 'Allison (2018)'),
-    ("Philosophy › ¶7", "allison2018", "297", '(297)'),
-    ("Philosophy › ¶7", "allison2018", "98", 'Allison, 98'),
-    ("Internal Challenges › ¶1", "matveeva2013", "489", 'Matveeva 2013, 489'),
-    ("Internal Challenges › ¶1", "baev2014", "42", 'Baev 2014, 42'),
-    ("Internal Challenges › ¶3", "weitz2018", "25", 'Weitz 2018, 25'),
-    ("Internal Challenges › ¶3", "buzan2003", "24", 'Buzan and Wæver, 24'),
-    ("Internal Challenges › ¶4", "buzan2003", "23", 'Buzan and Wæver, 23'),
-    ("Internal Challenges › ¶4", "shakhanova2017", "49", 'Shakhanova (2017)'),
-    ("Internal Challenges › ¶4", "shakhanova2017", "49", '(49)'),
-    ("Internal Challenges › ¶5", "aris2016", "5", 'Aris (2010)'),
-    ("Internal Challenges › ¶5", "aris2016", "5", '(5)'),
-    ("Internal Challenges › ¶6", "shakhanova2017", "48", 'Shakhanova, 48'),
-    ("Internal Challenges › ¶6", "stratfor2012", "", 'Stratfor 2012'),
-    ("Internal Challenges › ¶6", "allison2018", "309", 'Allison'),
-    ("Internal Challenges › ¶6", "allison2018", "309", '(309)'),
-    ("Internal Challenges › i: Internal Problems Leading to an Outside Consideration › ¶1", "matveeva2013", "489", 'Matveeva, 489'),
-    ("Internal Challenges › i: Internal Problems Leading to an Outside Consideration › ¶1", "buzan2003", "28", 'Buzan and Wæver, 28'),
-    ("Internal Challenges › i: Internal Problems Leading to an Outside Consideration › ¶1", "allison2018", "325", 'Allison, 325'),
-    ("Internal Challenges › i: Internal Problems Leading to an Outside Consideration › ¶2", "shakhanova2017", "47", 'Shakhanova, 47'),
-    ("Internal Challenges › i: Internal Problems Leading to an Outside Consideration › ¶2", "weitz2018", "73", 'Weitz, 73'),
-    ("Internal Challenges › ii: Issues with Russian Leadership › ¶1", "weitz2018", "xii", 'Weitz, xii'),
-    ("Internal Challenges › ii: Issues with Russian Leadership › ¶1", "shakhanova2017", "47", 'Shakhnova'),
-    ("Internal Challenges › ii: Issues with Russian Leadership › ¶1", "shakhanova2017", "47", '(47)'),
-    ("Internal Challenges › ii: Issues with Russian Leadership › ¶2", "aris2016", "9", 'Aris 2016, 9'),
-    ("Internal Challenges › ii: Issues with Russian Leadership › ¶3", "dehaas2017", "1", 'de Haas, 1'),
-    ("Internal Challenges › ii: Issues with Russian Leadership › ¶3", "barabanov2018", "", 'Barabanov 2018'),
-    ("Internal Challenges › ii: Issues with Russian Leadership › ¶3", "bohdan2014", "10", 'Bohdan 2014, 10'),
-    ("Internal Challenges › ii: Issues with Russian Leadership › ¶3", "bohdan2018", "", 'Bohdan, 2018'),
-    ("Internal Challenges › ii: Issues with Russian Leadership › ¶4", "allison2018", "329", 'Allison'),
-    ("Internal Challenges › ii: Issues with Russian Leadership › ¶4", "allison2018", "329", '(329)'),
-    ("Internal Challenges › ii: Issues with Russian Leadership › ¶4", "allison2018", "331", 'Allison, 331'),
-    ("Internal Challenges › ii: Issues with Russian Leadership › ¶5", "dehaas2017", "12", 'de Haas'),
-    ("Internal Challenges › ii: Issues with Russian Leadership › ¶5", "dehaas2017", "12", '(12)'),
-    ("Internal Challenges › ii: Issues with Russian Leadership › ¶5", "shakhanova2017", "45", 'Shakhanova, 45'),
-    ("Why States Stay? › ¶2", "barabanov2018", "", 'Barabanov'),
-    ("Why States Stay? › ¶2", "weitz2018", "62", 'Weitz'),
-    ("Why States Stay? › ¶2", "weitz2018", "62", '(62)'),
-    ("Why States Stay? › ¶3", "burchill2018", "21", 'Burchill and Karpauskaite (2018)'),
-    ("Why States Stay? › ¶3", "burchill2018", "21", '(21)'),
-    ("Why States Stay? › ¶4", "burchill2018", "21", 'Burchill and Karpauskaite, 21'),
-    ("Why States Stay? › ¶5", "dehaas2017", "5", 'de Haas, 5'),
-    ("Why States Stay? › ¶5", "kazinform2019", "", 'KazInform, 2019'),
-    ("Why States Stay? › ¶5", "dehaas2017", "5-6", 'de Haas, 5-6'),
-    ("Why States Stay? › ¶6", "ramani2017", "", 'Ramani, 2017'),
-    ("Why States Stay? › ¶7", "tass2016", "", 'TASS, 2016'),
-    ("Why States Stay? › ¶7", "shraibman2019", "", 'Shraibman, 2019'),
-    ("Why States Stay? › ¶8", "shirinyan2017", "", 'Shirinyan, 2017'),
-    ("Why States Stay? › ¶8", "malek2008", "31", 'Malek 2008, 31'),
-    ("Current Objectives and Future Endeavors › ¶1", "khalatyan2017", "", 'Khalatyan, 2017'),
-    ("Current Objectives and Future Endeavors › i: Traditional Security Threats › ¶2", "shakhanova2017", "49", 'Shakhanova'),
-    ("Current Objectives and Future Endeavors › i: Traditional Security Threats › ¶2", "shakhanova2017", "49", '(49)'),
-    ("Current Objectives and Future Endeavors › i: Traditional Security Threats › ¶3", "mdrf2018", "", 'Ministry of Defense of the Russian Federation, 2018'),
-    ("Current Objectives and Future Endeavors › i: Traditional Security Threats › ¶4", "kucera2017", "", 'Kucera, 2017'),
-    ("Current Objectives and Future Endeavors › i: Traditional Security Threats › ¶5", "csto2019b", "", 'CSTO, 2019b'),
-    ("Current Objectives and Future Endeavors › i: Traditional Security Threats › ¶5", "csto2016", "", 'CSTO, 2016'),
-    ("Current Objectives and Future Endeavors › ii: Expanding Securitization › ¶2", "tass2019", "", 'TASS, 2019'),
-    ("Current Objectives and Future Endeavors › ii: Expanding Securitization › ¶3", "unodc2018", "", 'UNODC 2018'),
-    ("Current Objectives and Future Endeavors › ii: Expanding Securitization › ¶4", "csto2019c", "", 'CSTO, 2019c'),
-    ("Current Objectives and Future Endeavors › ii: Expanding Securitization › ¶4", "csto2019c", "", 'CSTO, 2019c'),
-    ("Current Objectives and Future Endeavors › ii: Expanding Securitization › ¶5", "csto2019a", "", 'CSTO, 2019a'),
-    ("Current Objectives and Future Endeavors › ii: Expanding Securitization › ¶5", "weitz2018", "12", 'Weitz, 12'),
-    ("Current Objectives and Future Endeavors › ii: Expanding Securitization › ¶5", "csto2019d", "", 'CSTO, 2019d'),
-    ("Current Objectives and Future Endeavors › ii: Expanding Securitization › ¶6", "nikitin2014", "4", 'Nikitin 2014, 4'),
+    ("Introduction › ¶2", "sucu2017", "132", "Sucu 2017, 132"),
+    ("Introduction › ¶2", "mrvaljevic2015", "", "Mrvaljevic 2015"),
+    ("Introduction › ¶2", "hayrapetyan2016", "", "Hayrapetyan 2016"),
+    ("Philosophy › ¶2", "ccsto2002", "", "the CSTO Charter"),
+    ("Philosophy › ¶2", "nato1949", "", "Article 3 of the North Atlantic Treaty"),
+    ("Philosophy › ¶3", "lacroix2016", "", "Lacroix 2016"),
+    ("Philosophy › ¶3", "oliker2009", "102", "Oliker et al 2009, 102"),
+    ("Philosophy › ¶3", "macias2018", "", "Macias, 2018"),
+    ("Philosophy › ¶4", "gibler2006", "414", "Gibler and Sewell 2006, 414"),
+    ("Philosophy › ¶4", "nato1949", "", "the 1949 North Atlantic Treaty"),
+    ("Philosophy › ¶4", "gheciu2005", "974", "Gheciu (2005)"),
+    ("Philosophy › ¶4", "gheciu2005", "974", "(974)"),
+    ("Philosophy › ¶5", "nikitina2012", "51", "Nikitina (2012)"),
+    ("Philosophy › ¶5", "nikitina2012", "51", "(51)"),
+    ("Philosophy › ¶5", "oliker2009", "101", "Oliker et al, 101"),
+    ("Philosophy › ¶6", "buzan2003", "23-25", "Buzan and Wæver (2003)"),
+    ("Philosophy › ¶6", "buzan2003", "23-25", "(23-25)"),
+    ("Philosophy › ¶7", "allison2018", "297", "Allison (2018)"),
+    ("Philosophy › ¶7", "allison2018", "297", "(297)"),
+    ("Philosophy › ¶7", "allison2018", "98", "Allison, 98"),
+    ("Internal Challenges › ¶1", "matveeva2013", "489", "Matveeva 2013, 489"),
+    ("Internal Challenges › ¶1", "baev2014", "42", "Baev 2014, 42"),
+    ("Internal Challenges › ¶3", "weitz2018", "25", "Weitz 2018, 25"),
+    ("Internal Challenges › ¶3", "buzan2003", "24", "Buzan and Wæver, 24"),
+    ("Internal Challenges › ¶4", "buzan2003", "23", "Buzan and Wæver, 23"),
+    ("Internal Challenges › ¶4", "shakhanova2017", "49", "Shakhanova (2017)"),
+    ("Internal Challenges › ¶4", "shakhanova2017", "49", "(49)"),
+    ("Internal Challenges › ¶5", "aris2016", "5", "Aris (2010)"),
+    ("Internal Challenges › ¶5", "aris2016", "5", "(5)"),
+    ("Internal Challenges › ¶6", "shakhanova2017", "48", "Shakhanova, 48"),
+    ("Internal Challenges › ¶6", "stratfor2012", "", "Stratfor 2012"),
+    ("Internal Challenges › ¶6", "allison2018", "309", "Allison"),
+    ("Internal Challenges › ¶6", "allison2018", "309", "(309)"),
+    (
+        "Internal Challenges › i: Internal Problems Leading to an Outside Consideration › ¶1",
+        "matveeva2013",
+        "489",
+        "Matveeva, 489",
+    ),
+    (
+        "Internal Challenges › i: Internal Problems Leading to an Outside Consideration › ¶1",
+        "buzan2003",
+        "28",
+        "Buzan and Wæver, 28",
+    ),
+    (
+        "Internal Challenges › i: Internal Problems Leading to an Outside Consideration › ¶1",
+        "allison2018",
+        "325",
+        "Allison, 325",
+    ),
+    (
+        "Internal Challenges › i: Internal Problems Leading to an Outside Consideration › ¶2",
+        "shakhanova2017",
+        "47",
+        "Shakhanova, 47",
+    ),
+    (
+        "Internal Challenges › i: Internal Problems Leading to an Outside Consideration › ¶2",
+        "weitz2018",
+        "73",
+        "Weitz, 73",
+    ),
+    ("Internal Challenges › ii: Issues with Russian Leadership › ¶1", "weitz2018", "xii", "Weitz, xii"),
+    ("Internal Challenges › ii: Issues with Russian Leadership › ¶1", "shakhanova2017", "47", "Shakhnova"),
+    ("Internal Challenges › ii: Issues with Russian Leadership › ¶1", "shakhanova2017", "47", "(47)"),
+    ("Internal Challenges › ii: Issues with Russian Leadership › ¶2", "aris2016", "9", "Aris 2016, 9"),
+    ("Internal Challenges › ii: Issues with Russian Leadership › ¶3", "dehaas2017", "1", "de Haas, 1"),
+    ("Internal Challenges › ii: Issues with Russian Leadership › ¶3", "barabanov2018", "", "Barabanov 2018"),
+    ("Internal Challenges › ii: Issues with Russian Leadership › ¶3", "bohdan2014", "10", "Bohdan 2014, 10"),
+    ("Internal Challenges › ii: Issues with Russian Leadership › ¶3", "bohdan2018", "", "Bohdan, 2018"),
+    ("Internal Challenges › ii: Issues with Russian Leadership › ¶4", "allison2018", "329", "Allison"),
+    ("Internal Challenges › ii: Issues with Russian Leadership › ¶4", "allison2018", "329", "(329)"),
+    ("Internal Challenges › ii: Issues with Russian Leadership › ¶4", "allison2018", "331", "Allison, 331"),
+    ("Internal Challenges › ii: Issues with Russian Leadership › ¶5", "dehaas2017", "12", "de Haas"),
+    ("Internal Challenges › ii: Issues with Russian Leadership › ¶5", "dehaas2017", "12", "(12)"),
+    ("Internal Challenges › ii: Issues with Russian Leadership › ¶5", "shakhanova2017", "45", "Shakhanova, 45"),
+    ("Why States Stay? › ¶2", "barabanov2018", "", "Barabanov"),
+    ("Why States Stay? › ¶2", "weitz2018", "62", "Weitz"),
+    ("Why States Stay? › ¶2", "weitz2018", "62", "(62)"),
+    ("Why States Stay? › ¶3", "burchill2018", "21", "Burchill and Karpauskaite (2018)"),
+    ("Why States Stay? › ¶3", "burchill2018", "21", "(21)"),
+    ("Why States Stay? › ¶4", "burchill2018", "21", "Burchill and Karpauskaite, 21"),
+    ("Why States Stay? › ¶5", "dehaas2017", "5", "de Haas, 5"),
+    ("Why States Stay? › ¶5", "kazinform2019", "", "KazInform, 2019"),
+    ("Why States Stay? › ¶5", "dehaas2017", "5-6", "de Haas, 5-6"),
+    ("Why States Stay? › ¶6", "ramani2017", "", "Ramani, 2017"),
+    ("Why States Stay? › ¶7", "tass2016", "", "TASS, 2016"),
+    ("Why States Stay? › ¶7", "shraibman2019", "", "Shraibman, 2019"),
+    ("Why States Stay? › ¶8", "shirinyan2017", "", "Shirinyan, 2017"),
+    ("Why States Stay? › ¶8", "malek2008", "31", "Malek 2008, 31"),
+    ("Current Objectives and Future Endeavors › ¶1", "khalatyan2017", "", "Khalatyan, 2017"),
+    (
+        "Current Objectives and Future Endeavors › i: Traditional Security Threats › ¶2",
+        "shakhanova2017",
+        "49",
+        "Shakhanova",
+    ),
+    ("Current Objectives and Future Endeavors › i: Traditional Security Threats › ¶2", "shakhanova2017", "49", "(49)"),
+    (
+        "Current Objectives and Future Endeavors › i: Traditional Security Threats › ¶3",
+        "mdrf2018",
+        "",
+        "Ministry of Defense of the Russian Federation, 2018",
+    ),
+    (
+        "Current Objectives and Future Endeavors › i: Traditional Security Threats › ¶4",
+        "kucera2017",
+        "",
+        "Kucera, 2017",
+    ),
+    ("Current Objectives and Future Endeavors › i: Traditional Security Threats › ¶5", "csto2019b", "", "CSTO, 2019b"),
+    ("Current Objectives and Future Endeavors › i: Traditional Security Threats › ¶5", "csto2016", "", "CSTO, 2016"),
+    ("Current Objectives and Future Endeavors › ii: Expanding Securitization › ¶2", "tass2019", "", "TASS, 2019"),
+    ("Current Objectives and Future Endeavors › ii: Expanding Securitization › ¶3", "unodc2018", "", "UNODC 2018"),
+    ("Current Objectives and Future Endeavors › ii: Expanding Securitization › ¶4", "csto2019c", "", "CSTO, 2019c"),
+    ("Current Objectives and Future Endeavors › ii: Expanding Securitization › ¶4", "csto2019c", "", "CSTO, 2019c"),
+    ("Current Objectives and Future Endeavors › ii: Expanding Securitization › ¶5", "csto2019a", "", "CSTO, 2019a"),
+    ("Current Objectives and Future Endeavors › ii: Expanding Securitization › ¶5", "weitz2018", "12", "Weitz, 12"),
+    ("Current Objectives and Future Endeavors › ii: Expanding Securitization › ¶5", "csto2019d", "", "CSTO, 2019d"),
+    (
+        "Current Objectives and Future Endeavors › ii: Expanding Securitization › ¶6",
+        "nikitin2014",
+        "4",
+        "Nikitin 2014, 4",
+    ),
 ]
 
 
@@ -108,11 +153,23 @@ def test_front_matter_and_headings():
     assert a.issue == "ISSUE NO. 9 (2020/1)" and a.issn == "2158-7051"
     assert a.author == "RÉJEANNE M. LACROIX"
     assert "University of Leicester" in a.affiliation
-    assert a.keywords == ["CSTO", "Military Alliance", "Post-Soviet Space", "Regional Security", "Russian Defense Policy"]
+    assert a.keywords == [
+        "CSTO",
+        "Military Alliance",
+        "Post-Soviet Space",
+        "Regional Security",
+        "Russian Defense Policy",
+    ]
     assert [h.text for h in a.headings] == [
-        "Introduction", "Philosophy", "Internal Challenges", "i: Internal Problems Leading to an Outside Consideration",
-        "ii: Issues with Russian Leadership", "Why States Stay?", "Current Objectives and Future Endeavors",
-        "i: Traditional Security Threats", "ii: Expanding Securitization",
+        "Introduction",
+        "Philosophy",
+        "Internal Challenges",
+        "i: Internal Problems Leading to an Outside Consideration",
+        "ii: Issues with Russian Leadership",
+        "Why States Stay?",
+        "Current Objectives and Future Endeavors",
+        "i: Traditional Security Threats",
+        "ii: Expanding Securitization",
     ]
     assert len(a.paragraphs) == 45
 
@@ -122,9 +179,14 @@ def test_page_break_halves_joined():
     joined = [p for p in a.paragraphs if p.joins]
     assert len(joined) == 6
     texts = " ".join(p.text for p in joined)
-    for seam in ["the ambition to preserve the systemic status quo", "member states in one framework",
-                 "balancing military dependence", "a common history and strategic culture",
-                 "apparent in the alliance's reaction", "blocking illegal drug smuggling from Afghanistan"]:
+    for seam in [
+        "the ambition to preserve the systemic status quo",
+        "member states in one framework",
+        "balancing military dependence",
+        "a common history and strategic culture",
+        "apparent in the alliance's reaction",
+        "blocking illegal drug smuggling from Afghanistan",
+    ]:
         assert seam in texts
     for p in a.paragraphs:  # offsets map back to the file on both sides of each seam
         assert a.raw[p.start : p.start + 30] == p.text[:30]
@@ -156,14 +218,22 @@ def test_41_entries_with_fields():
     es = {e.key: e for e in parse_bibliography(parse_article(ARTICLE_FILE).bibliography_blocks)}
     assert len(es) == 41
     w = es["weitz2018"]
-    assert (w.label, w.year, w.publisher, w.place) == ("Weitz (2018)", 2018, "Strategic Studies Institute",
-                                                        "Carlisle Barracks, PA")
+    assert (w.label, w.year, w.publisher, w.place) == (
+        "Weitz (2018)",
+        2018,
+        "Strategic Studies Institute",
+        "Carlisle Barracks, PA",
+    )
     assert w.title == "Assessing the Collective Security Treaty Organization: Capabilities and Vulnerabilities"
     s = es["shakhanova2017"]
     assert (s.container, s.volume, s.pages, s.label) == ("East-West Studies", "8", "45-52", "Shakhanova (2017)")
     al = es["allison2018"]
-    assert (al.container, al.volume, al.issue, al.pages) == ("The Chinese Journal of International Politics", "11", "3",
-                                                             "297-338")
+    assert (al.container, al.volume, al.issue, al.pages) == (
+        "The Chinese Journal of International Politics",
+        "11",
+        "3",
+        "297-338",
+    )
     g = es["gheciu2005"]
     assert g.title == "Security Institutions as Agents of Socialization? NATO and the 'New Europe'"
     assert (g.container, g.volume, g.pages) == ("International Organization", "59", "973-1012")
@@ -177,7 +247,10 @@ def test_41_entries_with_fields():
     assert es["buzan2003"].authors == ["Buzan, Barry", "Ole Wæver"]
     assert es["dehaas2017"].family == "de Haas"
     assert es["macias2018"].title.startswith("The US Spent $686 Billion")
-    assert es["baev2014"].publisher == "Silk Road Studies Institute" and "Putin's Grand Strategy" in es["baev2014"].container
+    assert (
+        es["baev2014"].publisher == "Silk Road Studies Institute"
+        and "Putin's Grand Strategy" in es["baev2014"].container
+    )
     assert es["unodc2018"].authors == ["United Nations Office on Drugs and Crime"]
     assert es["mdrf2018"].authors == ["Ministry of Defence of the Russian Federation"]
     assert es["kazinform2019"].date == "June 28, 2019"
@@ -187,7 +260,9 @@ def test_41_entries_with_fields():
 
 
 def test_every_citation_resolved_with_pages(corpus):
-    found = [(p.location, c.key, c.pages, c.surface) for p in corpus.passages if p.kind == "article" for c in p.citations]
+    found = [
+        (p.location, c.key, c.pages, c.surface) for p in corpus.passages if p.kind == "article" for c in p.citations
+    ]
     assert found == EXPECTED_CITATIONS
     assert corpus.warnings == []
 

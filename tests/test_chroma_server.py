@@ -28,8 +28,11 @@ def _free_port() -> int:
 def chroma_server(tmp_path):
     port = _free_port()
     exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-    proc = subprocess.Popen([exe, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [exe, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -47,8 +50,9 @@ def chroma_server(tmp_path):
 
 def test_build_and_ask_through_a_chroma_server(chroma_server, built_settings, tmp_path):
     port, proc = chroma_server
-    settings = built_settings.model_copy(update={"data_dir": tmp_path / "data", "chroma_host": "127.0.0.1",
-                                                 "chroma_port": port})
+    settings = built_settings.model_copy(
+        update={"data_dir": tmp_path / "data", "chroma_host": "127.0.0.1", "chroma_port": port}
+    )
     report = build_index(settings, progress=False)
     assert report.changed and report.passages > 80
     assert not (settings.data_dir / "chroma").exists()  # nothing embedded: the vectors live on the server
@@ -68,8 +72,9 @@ def test_build_and_ask_through_a_chroma_server(chroma_server, built_settings, tm
 
 
 def test_unreachable_server_is_one_clear_error(built_settings, tmp_path):
-    settings = built_settings.model_copy(update={"data_dir": tmp_path, "chroma_host": "127.0.0.1",
-                                                 "chroma_port": _free_port()})
+    settings = built_settings.model_copy(
+        update={"data_dir": tmp_path, "chroma_host": "127.0.0.1", "chroma_port": _free_port()}
+    )
     with pytest.raises(StoreUnavailableError):
         build_index(settings, progress=False)
     assert not list(tmp_path.glob("state*.json"))

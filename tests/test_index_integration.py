@@ -20,7 +20,9 @@ from index.store import build_index, collection_base, open_index, read_state
 
 
 def _collection(settings):
-    client = chromadb.PersistentClient(path=str(settings.data_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
+    client = chromadb.PersistentClient(
+        path=str(settings.data_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
+    )
     return client.get_collection(read_state(settings)["collection"])
 
 
@@ -65,8 +67,11 @@ def test_incremental_update_reembeds_only_changed(index_copy, tmp_path):
     removed = set(before["ids"]) - set(read_state(settings)["ids"])
     assert removed and not col.get(ids=sorted(removed))["ids"]
     handle = open_index(settings)
-    bm25_ids = {row["node_id"] for row in json.loads((handle.bm25_dir / "corpus.jsonl").read_text().splitlines()[0:1][0]) and
-                [json.loads(x) for x in (handle.bm25_dir / "corpus.jsonl").read_text().splitlines()]}
+    bm25_ids = {
+        row["node_id"]
+        for row in json.loads((handle.bm25_dir / "corpus.jsonl").read_text().splitlines()[0:1][0])
+        and [json.loads(x) for x in (handle.bm25_dir / "corpus.jsonl").read_text().splitlines()]
+    }
     assert not (bm25_ids & removed) and len(bm25_ids) == report.passages
 
 
@@ -95,8 +100,13 @@ def test_missing_and_corrupt_index_errors(index_copy, tmp_path):
 def test_killed_build_leaves_previous_index_usable(index_copy):
     before = read_state(index_copy)
     env = {**os.environ, "CSTO_QA_DATA_DIR": str(index_copy.data_dir), "PYTHONPATH": str(Path.cwd())}
-    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "index", "--force"], env=env,
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ui.cli", "index", "--force"],
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stderr is not None
     for line in proc.stderr:  # kill it in the middle: after it has started writing the new collection
         if "writing the Chroma collection" in line or "writing BM25" in line:

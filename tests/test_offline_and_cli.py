@@ -41,20 +41,29 @@ print("NONLOOPBACK", seen)
 def _run(args, env_extra=None, **kw):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CSTO_QA_")}
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "ui.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "ui.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, **kw
+    )
 
 
 def test_index_and_ask_open_no_nonloopback_connection(index_copy):
-    out = subprocess.run([sys.executable, "-c", AUDIT, str(index_copy.data_dir)], cwd=ROOT, capture_output=True,
-                         text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", AUDIT, str(index_copy.data_dir)], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "NONLOOPBACK []" in out.stdout
 
 
 def test_ask_json_shape(built_settings):
-    out = _run(["--data-dir", str(built_settings.data_dir), "ask", "Who argues that the CSTO lacks a coherent "
-                "ideology?", "--json"])
+    out = _run(
+        [
+            "--data-dir",
+            str(built_settings.data_dir),
+            "ask",
+            "Who argues that the CSTO lacks a coherent ideology?",
+            "--json",
+        ]
+    )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert set(data) >= {"question", "answer", "refused", "citations", "timings_ms"}

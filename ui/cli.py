@@ -23,16 +23,24 @@ def cmd_index(settings: Settings, args: argparse.Namespace) -> int:
     """Build or update the index."""
     from index.store import build_index
 
-    report = build_index(settings, force=args.force, progress=not args.quiet,
-                         on_step=None if args.quiet else lambda m: print(f"· {m}", file=sys.stderr))
+    report = build_index(
+        settings,
+        force=args.force,
+        progress=not args.quiet,
+        on_step=None if args.quiet else lambda m: print(f"· {m}", file=sys.stderr),
+    )
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
     if report.changed:
-        print(f"indexed {report.passages} passages into {report.collection} "
-              f"({report.embedded} embedded, {report.reused} reused, {report.removed} removed) in {report.seconds:.1f} s")
+        print(
+            f"indexed {report.passages} passages into {report.collection} "
+            f"({report.embedded} embedded, {report.reused} reused, {report.removed} removed) in {report.seconds:.1f} s"
+        )
     else:
-        print(f"index up to date ({report.passages} passages in {report.collection}); nothing to do "
-              f"[{report.seconds:.2f} s]")
+        print(
+            f"index up to date ({report.passages} passages in {report.collection}); nothing to do "
+            f"[{report.seconds:.2f} s]"
+        )
     return 0
 
 
@@ -65,14 +73,20 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_sources(settings: Settings, args: argparse.Namespace) -> int:
     """List the bibliography (with citing passages), or fetch the cited works."""
     if args.action == "fetch":
-        from index.bibliography import parse_bibliography
         from index.article import parse_article
+        from index.bibliography import parse_bibliography
         from index.fetch import fetch_sources, format_report
 
         entries = parse_bibliography(parse_article(settings.corpus_path).bibliography_blocks)
-        results = fetch_sources(entries, settings.resolved_sources_dir, timeout_s=settings.fetch_timeout_s,
-                                max_bytes=settings.fetch_max_bytes, retries=settings.fetch_retries,
-                                only=set(args.only) if args.only else None, force=args.force)
+        results = fetch_sources(
+            entries,
+            settings.resolved_sources_dir,
+            timeout_s=settings.fetch_timeout_s,
+            max_bytes=settings.fetch_max_bytes,
+            retries=settings.fetch_retries,
+            only=set(args.only) if args.only else None,
+            force=args.force,
+        )
         print(format_report(results))
         print("run `csto-qa index` to index what was fetched")
         return 1 if any(r.status == "error" for r in results) and not any(r.status == "ok" for r in results) else 0
@@ -116,8 +130,15 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     """Run the fidelity eval."""
     from eval.runner import run_cli
 
-    return run_cli(settings, dataset=args.dataset, out=args.out, generator=args.generator, check=args.check,
-                   thresholds=args.thresholds, baseline=not args.no_baseline)
+    return run_cli(
+        settings,
+        dataset=args.dataset,
+        out=args.out,
+        generator=args.generator,
+        check=args.check,
+        thresholds=args.thresholds,
+        baseline=not args.no_baseline,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
