@@ -159,7 +159,8 @@ class LLMGenerator:
             elif NO_ANSWER.lower().rstrip(".") in text.lower():
                 why = "the model found no answer in the passages"
             else:
-                why = f"none of its {_plural(len(verified), 'sentence')} is supported by the passages"
+                why = ("its sentence is not supported by the passages" if len(verified) == 1 else
+                       f"none of its {len(verified)} sentences is supported by the passages")
             return extractive.model_copy(update={"notice": f"The LLM answer was not used ({why}); "
                                                            "showing the extractive answer."})
         citations: list[Citation] = []

@@ -131,7 +131,13 @@ def main(argv: list[str] | None = None) -> int:
     app = None
     url = args.url
     if not url:
-        url, app = serve(args.data_dir)
+        from index.errors import CstoQaError
+
+        try:
+            url, app = serve(args.data_dir)
+        except CstoQaError as exc:
+            print(f"load_test: error: {exc}", file=sys.stderr)
+            return 2
     results = Results()
     expected = args.sessions * args.questions
     print(f"load test: {args.sessions} sessions x {args.questions} questions against {url} "

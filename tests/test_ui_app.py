@@ -160,10 +160,12 @@ def test_gradio_client_gets_a_cited_answer(built_settings: Settings, assistant, 
         reply = messages[-1]["content"][0]["text"]
         assert "1992" in reply and 'href="#cite-1-1"' in reply and "[1]" in reply
         assert 'id="cite-1-1"' in panel and "<mark>" in panel and box == ""
-        messages, _, _ = client.predict("What is Operation Kanal?", "extractive", 5, api_name="/chat")
-        messages, _, _ = client.predict("And who observes it?", "extractive", 5, api_name="/chat")
-        assert len(messages) == 6  # the session keeps the conversation
+        other = Client(f"http://127.0.0.1:{port}/", verbose=False)  # a second user: its own conversation
+        other.predict("What is Operation Kanal?", "extractive", 5, api_name="/chat")
+        messages, panel, _ = other.predict("And who observes it?", "extractive", 5, api_name="/chat")
+        assert len(messages) == 4  # the session keeps its conversation, and only its own
         assert "UNDOC" in messages[-1]["content"][0]["text"] or "UNODC" in messages[-1]["content"][0]["text"]
+        assert 'id="cite-2-1"' in panel
         messages, _, _ = client.predict("", "extractive", 5, api_name="/chat")
         assert messages[-1]["content"][0]["text"].startswith("⚠️ the question is empty")
         found = client.predict("weitz", api_name="/sources")
