@@ -18,11 +18,10 @@ from rag.types import Answer, CitingPassage, ScoredPassage, SourceView
 
 REFUSAL = "The indexed sources don't say {topic}. The closest passages are listed below."
 _ANAPHORA = re.compile(
-    r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her|there|the same|the operation|"
-    r"the organi[sz]ation|the alliance|the exercise)\b|^(and|but|what about|how about)\b",
+    r"\b(it|its|they|them|their|he|she|his|her|these|those|the same|the operation|the organi[sz]ation|"
+    r"the alliance|the exercise|the drill)\b|^(and|but|what about|how about|also)\b",
     re.I,
 )
-_FUTURE = re.compile(r"\b(20(2[1-9]|[3-9]\d))\b")
 
 History = Sequence[dict[str, str]] | Sequence[tuple[str, str]] | None
 
@@ -111,7 +110,8 @@ class Assistant:
         strength = self.composer.evidence(scored)
         shown = retrieved[: top_k or self.settings.top_k]
         timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000}
-        if strength < self.settings.refusal_threshold or _FUTURE.search(q):
+        chosen = self.composer.select(scored, question=q)
+        if strength < self.settings.refusal_threshold or self.composer.unmet(q, chosen):
             timings["compose"] = (time.perf_counter() - t2) * 1000
             timings["total"] = (time.perf_counter() - t0) * 1000
             return Answer(
@@ -122,7 +122,7 @@ class Assistant:
                 retrieved=retrieved,
                 timings_ms=timings,
             )
-        citations = self.composer.citations(self.composer.select(scored))
+        citations = self.composer.citations(chosen)
         answer = Answer(
             question=q, text=render(citations), citations=citations, retrieved=retrieved, timings_ms=timings
         )

@@ -15,6 +15,7 @@ import numpy as np
 import Stemmer
 
 from index.store import IndexHandle
+from index.store import passage_sentences as passage_spans
 from index.types import Passage
 from rag.types import Citation, ScoredPassage, SourceRef
 
@@ -149,6 +150,8 @@ class QuestionType:
     listing: bool
     reason: bool
     bibliographic: bool
+    where: bool = False
+    who_is: bool = False
 
 
 def question_type(q: str) -> QuestionType:
@@ -174,6 +177,8 @@ def question_type(q: str) -> QuestionType:
             )
         ),
         reason=bool(re.search(r"\bwhy\b|\bhow does\b|\bhow do\b|\breasons?\b|\bexplain\b", ql)),
+        where=bool(re.search(r"\bwhere\b|\bwhich (city|country|town|place)\b|\blocated\b|\bheadquartered\b", ql)),
+        who_is=bool(re.search(r"^who (is|was|were|are)\b|\bwho (heads|led|leads|chairs)\b", ql)),
         bibliographic=bool(
             re.search(
                 r"\bpublish|\bjournal\b|\btitle\b|\bbibliograph|\bpublisher\b|\bvolume\b|"
@@ -206,8 +211,150 @@ class Scored:
 
     cand: Candidate
     score: float
-    semantic: float
+    semantic: float  # similarity to the question as retrieved (for a follow-up: with its context)
     overlap: float
+
+
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|twenty|thirty|forty|fifty|hundred|"
+    r"thousand|million|billion|half|twice|single"
+)
+_QUANTITY = re.compile(rf"\d+(?:[.,]\d+)?\s*(?:%|percent|tons?|million|billion)|\$\s?\d|\b(?:{_NUMBER_WORDS})\b", re.I)
+_ENTITY = re.compile(r"(?<![\w*])[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)*")
+_NOT_ENTITY = frozenset(
+    [
+        "What",
+        "Which",
+        "Who",
+        "Whom",
+        "Whose",
+        "When",
+        "Where",
+        "Why",
+        "How",
+        "Is",
+        "Are",
+        "Was",
+        "Were",
+        "Did",
+        "Does",
+        "Do",
+        "Has",
+        "Have",
+        "Can",
+        "Could",
+        "In",
+        "On",
+        "At",
+        "For",
+        "By",
+        "Of",
+        "The",
+        "A",
+        "An",
+        "And",
+        "Or",
+        "According",
+        "Article",
+        "Name",
+        "List",
+        "Give",
+        "Tell",
+        "If",
+        "Besides",
+        "Into",
+        "With",
+        "From",
+        "Since",
+        "After",
+        "Before",
+    ]
+)
+
+
+_CITATION_PARENS = re.compile(r"\([^()]*\d[^()]*\)")
+
+
+def quantity_in(text: str) -> bool:
+    """True when the text states a quantity (not a year, not a cited page): 360 tons, 51.1%, 30, four members."""
+    bare = _YEAR.sub(" ", _CITATION_PARENS.sub(" ", text))
+    return bool(re.search(r"\d", bare) or _QUANTITY.search(bare))
+
+
+# stems of words that name the slot a question asks to fill, not the act it asks about
+_SLOT_WORDS = frozenset(
+    [
+        "year",
+        "date",
+        "mani",
+        "much",
+        "number",
+        "total",
+        "percentag",
+        "share",
+        "amount",
+        "exact",
+        "time",
+        "long",
+        "larg",
+        "figur",
+        "set",
+        "get",
+        "take",
+        "took",
+        "put",
+        "make",
+        "made",
+        "come",
+        "came",
+        "happen",
+        "occur",
+        "start",
+        "begin",
+        "began",
+        "becom",
+        "becam",
+        "up",
+        "out",
+        "down",
+        "off",
+        "exact",
+        "actual",
+    ]
+)
+
+
+def _stem_prefix(word: str) -> str:
+    """A stem cut to five letters, so that ratified/ratification and annex/annexation meet."""
+    return word[:5]
+
+
+def _named_in(entity: str, context: str, original: str) -> bool:
+    """True when the (lower-cased) context names the entity: in full, by a long word of it, or by its acronym."""
+    head = entity.lower()
+    long_words = [w for w in head.split() if len(w) >= 5]
+    if head in context or (long_words and all(w[:5] in context for w in long_words)):
+        return True
+    initials = "".join(w[0] for w in entity.split() if w[0].isupper())
+    if len(initials) >= 3 and re.search(rf"\b{initials.lower()}\b", context):
+        return True  # "Shanghai Cooperation Organization" is "SCO" in the text
+    if entity.isupper() and 2 <= len(entity) <= 6:  # "SCO" spelled out in the text
+        runs = re.findall(r"(?:[A-Z][a-z]+(?:\s+(?:of|on|and|the|for)\s+|\s+))+[A-Z][a-z]+", original)
+        return any("".join(w[0] for w in r.split() if w[0].isupper()) == entity for r in runs)
+    return False
+
+
+_DEMONYM = re.compile(r"^[A-Z][a-z]+(?:ian|ish|ese|ic|i|an)$")
+
+
+def _unparenthesised(c: Candidate) -> str:
+    """An article sentence without its citation brackets (their years are not what the sentence reports)."""
+    return c.text if c.passage.kind != "article" else _CITATION_PARENS.sub(" ", c.text)
+
+
+def numbers_in(text: str) -> set[str]:
+    """The digit sequences of a text."""
+    return set(re.findall(r"\d+", text))
 
 
 class Composer:
@@ -220,6 +367,19 @@ class Composer:
         self._by_passage: dict[str, list[int]] = {}
         for i, pid in enumerate(handle.sentence_pids):
             self._by_passage.setdefault(pid, []).append(i)
+        article = [
+            p
+            for p in handle.passages.values()
+            if p.kind == "article" and p.paragraph and p.section not in ("Title", "About the author")
+        ]
+        years = [int(y) for p in article for y in _YEAR.findall(p.text) if p.section != "Summary"]
+        self.horizon = max(years) if years else 9999  # the latest year the article itself speaks of
+        counts: dict[str, int] = {}
+        for p in article:
+            for name in {m.group(0).lower() for m in _ENTITY.finditer(p.text)}:
+                counts[name] = counts.get(name, 0) + 1
+        self.ubiquitous = {n for n, c in counts.items() if c >= len(article) / 3}  # e.g. "csto"
+        self.known_names = {n for n in counts if " " not in n}
         self._citing: dict[str, list[str]] = {}
         for p in handle.passages.values():
             if p.kind == "article":
@@ -259,8 +419,7 @@ class Composer:
         out = []
         for c in cands:
             sem = float(np.dot(qvec, c.vector))
-            if focus is not None:
-                sem = (sem + float(np.dot(focus, c.vector))) / 2
+            rank_sem = (sem + float(np.dot(focus, c.vector))) / 2 if focus is not None else sem
             words = set(content_words(c.text))
             overlap = len(qwords & words) / len(qwords) if qwords else 0.0
             bonus = 0.0
@@ -275,9 +434,58 @@ class Composer:
                 bonus += 0.04
             if c.passage.kind == "source_card":
                 bonus += 0.08 if qt.bibliographic else -0.1
-            score = sem + 0.35 * overlap + 0.06 / (1 + c.rank) + bonus
+            score = rank_sem + 0.35 * overlap + 0.06 / (1 + c.rank) + bonus
             out.append(Scored(c, score, sem, overlap))
         out.sort(key=lambda s: -s.score)
+        return out
+
+    def unmet(self, question: str, chosen: list[Scored]) -> str:
+        """Why the chosen sentences cannot answer the question ('' when they can): a general slot check."""
+        " ".join(c.cand.text for c in chosen)
+        years = [int(y) for y in _YEAR.findall(question)]
+        if years and max(years) > self.horizon:
+            return f"the article's sources end in {self.horizon}"
+        missing = numbers_in(question) - numbers_in(" ".join(_unparenthesised(c.cand) for c in chosen))
+        if missing:
+            return f"no passage gives {', '.join(sorted(missing))} in this context"
+        qt = question_type(question)
+        if qt.number and not any(quantity_in(c.cand.text) and self._about(question, c) for c in chosen):
+            return "no passage states that quantity"
+        if qt.when and not any(_YEAR.search(c.cand.text) and self._about(question, c) for c in chosen):
+            return "no passage dates it"
+        if (qt.where or qt.who_is) and not any(self._about(question, c) for c in chosen):
+            return "no passage says that"
+        if not any(self._about(question, c, act=False, slack=1) for c in chosen):
+            return "no passage is about all the names asked about"
+        return ""
+
+    def _about(self, question: str, s: Scored, act: bool = True, slack: int = 0) -> bool:
+        """True when the sentence (with the two before it, for pronouns) names every entity of the question and
+        shares with it at least one other content word (the asked-about act: joined, established, intercepted)."""
+        spans = [sp for sp in passage_spans(s.cand.passage) if sp[1] <= s.cand.end]
+        context = s.cand.passage.text[spans[-3][0] if len(spans) >= 3 else 0 : s.cand.end].lower()
+        context = re.sub(r"['’]s\b", "", context)
+        entities = self.entities(question)
+        absent = [e for e in entities if not _named_in(e, context, s.cand.passage.text)]
+        if len(absent) > (slack if len(entities) >= 2 else 0):
+            return False
+        if not act:
+            return True
+        entity_words = {w for e in entities for w in content_words(e)}
+        asked = [w for w in content_words(question) if w not in entity_words and w not in _SLOT_WORDS]
+        said = " ".join(content_words(s.cand.text))
+        return not asked or any(_stem_prefix(w) in said for w in asked)
+
+    def entities(self, question: str) -> list[str]:
+        """Capitalised names in the question, without question words and the corpus's ubiquitous names."""
+        out = []
+        for m in _ENTITY.finditer(question):
+            words = [re.sub(r"['’]s$", "", w) for w in m.group(0).split() if w not in _NOT_ENTITY]
+            name = " ".join(words)
+            if len(words) == 1 and _DEMONYM.match(name) and name.lower() not in self.known_names:
+                continue  # "Russian", "Kazakh": a description, not a name the answer must contain
+            if name and name.lower() not in self.ubiquitous:
+                out.append(name)
         return out
 
     def evidence(self, scored: list[Scored]) -> float:
@@ -287,24 +495,43 @@ class Composer:
         best = scored[0]
         return best.semantic + 0.35 * best.overlap
 
-    def select(self, scored: list[Scored]) -> list[Scored]:
-        """The best sentence and up to max_sentences-1 close, non-redundant others."""
+    def select(self, scored: list[Scored], question: str = "") -> list[Scored]:
+        """The best sentence and close, non-redundant others; lists and reasons get more, a date or a number
+        question gets the best sentence that states one when it is close enough."""
         if not scored:
             return []
+        qt = question_type(question)
+        wide = qt.listing or qt.reason
+        limit = self.max_sentences + (1 if wide else 0)
         chosen = [scored[0]]
-        floor = scored[0].score - 0.12
+        floor = scored[0].score - (0.18 if wide else 0.12)
         for s in scored[1:]:
-            if len(chosen) >= self.max_sentences or s.score < floor:
+            if len(chosen) >= limit or s.score < floor:
                 break
-            if any(
-                float(np.dot(s.cand.vector, c.cand.vector)) > 0.85
-                or (s.cand.passage.id == c.cand.passage.id and s.cand.start == c.cand.start)
-                for c in chosen
-            ):
-                continue
-            chosen.append(s)
+            if not self._redundant(s, chosen):
+                chosen.append(s)
+        slot = quantity_in if qt.number else (lambda t: bool(_YEAR.search(t))) if qt.when else None
+        if slot and not any(slot(c.cand.text) for c in chosen):
+            extra = next(
+                (
+                    s
+                    for s in scored
+                    if s.score >= scored[0].score - 0.25 and slot(s.cand.text) and not self._redundant(s, chosen)
+                ),
+                None,
+            )
+            if extra is not None:
+                chosen = [*chosen[: limit - 1], extra]
         chosen.sort(key=lambda s: (s.cand.passage.kind != "article", s.cand.passage.start, s.cand.start))
         return chosen
+
+    @staticmethod
+    def _redundant(s: Scored, chosen: list[Scored]) -> bool:
+        return any(
+            float(np.dot(s.cand.vector, c.cand.vector)) > 0.85
+            or (s.cand.passage.id == c.cand.passage.id and s.cand.start == c.cand.start)
+            for c in chosen
+        )
 
     def sources_of(self, c: Candidate) -> list[SourceRef]:
         """Works the sentence leans on: citations inside its span, the card's work, the full text's work."""

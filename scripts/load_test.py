@@ -25,9 +25,9 @@ from index import offline  # noqa: E402,F401  - offline switches before any heav
 # (question, expected): "cited" wants an [n] anchor in the reply, "refused" wants "Not in the sources"
 QUESTIONS = [
     ("When was the CSTO established?", "cited"),
+    ("Who says there is no real solidarity in the CSTO?", "cited"),
     ("What is Operation Kanal?", "cited"),
     ("And who observes it?", "cited"),
-    ("Who says there is no real solidarity in the CSTO?", "cited"),
     ("What did the CSTO do in Kazakhstan in January 2022?", "refused"),
 ]
 

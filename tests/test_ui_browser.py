@@ -135,10 +135,14 @@ def test_refusal_says_not_in_the_sources_with_closest_passages(page) -> None:
 
 def test_bad_input_is_a_readable_message(page) -> None:
     page.locator("#ask").click()  # empty question
-    reply = ask(page, "x" * 20_000, 2)
-    texts = page.locator("#chat [data-testid='bot']").all_inner_texts()
-    assert "the question is empty" in texts[0]
-    assert "20000 characters" in reply.inner_text() and "Traceback" not in page.content()
+    first = page.locator("#chat [data-testid='bot']").first
+    sync_api.expect(first).to_contain_text("the question is empty")
+    reply = ask(page, "x" * 20_000, 2)  # typing waits until the box is unlocked again
+    assert "20000 characters" in reply.inner_text()
+    reply = ask(page, "what\x00 is\x07 this", 3)
+    assert "control" in reply.inner_text()
+    assert "Traceback" not in page.content()
+    sync_api.expect(page.locator("#question textarea")).to_be_editable()
 
 
 def test_feedback_from_the_page_is_recorded(page, served) -> None:

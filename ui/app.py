@@ -150,9 +150,15 @@ def build_app(settings: Settings, assistant: Assistant | None = None) -> Any:
     default_gen = settings.generator if settings.generator in choices else "extractive"
 
     def respond(message: str, turns: list[Turn], generator: str, top_k: float) -> Iterator[tuple[Any, ...]]:
+        # the box is emptied and locked while the answer streams, then unlocked (one question at a time per page)
         k = int(top_k or settings.top_k)
+        first = True
         for current in chat_stream(assistant, message, turns, generator if generator in choices else None):
-            yield chat_messages(current), citations_html(current, k), current, ""
+            box_state = gr.update(value="", interactive=False) if first else gr.update()
+            first = False
+            if current[-1].done:
+                box_state = gr.update(value="", interactive=True)
+            yield chat_messages(current), citations_html(current, k), current, box_state
 
     def on_like(data: gr.LikeData, turns: list[Turn]) -> None:
         try:
@@ -164,7 +170,7 @@ def build_app(settings: Settings, assistant: Assistant | None = None) -> Any:
             gr.Info("Thanks: feedback saved.")
 
     def clear() -> tuple[Any, ...]:
-        return [], citations_html([]), [], ""
+        return [], citations_html([]), [], gr.update(value="", interactive=True)
 
     with gr.Blocks(title="CSTO article assistant", fill_width=True) as app:
         gr.Markdown("## CSTO article assistant\nQuestions about Lacroix (2020) on the CSTO and the 41 works it cites. "
@@ -196,8 +202,8 @@ def build_app(settings: Settings, assistant: Assistant | None = None) -> Any:
 
         outputs = [chatbot, panel, turns, box]
         inputs = [box, turns, generator, top_k]
-        box.submit(respond, inputs, outputs, api_name="chat", concurrency_id="chat")
-        send.click(respond, inputs, outputs, api_visibility="private", concurrency_id="chat")
+        # one listener for Enter and the Ask button, ignoring new triggers while an answer is pending
+        gr.on([box.submit, send.click], respond, inputs, outputs, api_name="chat", trigger_mode="once")
         reset.click(clear, None, outputs, api_visibility="private", queue=False)
         chatbot.clear(clear, None, outputs, api_visibility="private", queue=False)
         chatbot.like(on_like, [turns], None, api_visibility="private", queue=False)
