@@ -13,7 +13,7 @@ from index.errors import InvalidQuestionError
 from index.settings import Settings, load_settings
 from index.store import IndexHandle, open_index
 from index.types import Passage
-from rag.compose import Composer, content_words, render
+from rag.compose import Composer, content_words, question_type, render
 from rag.types import Answer, CitingPassage, ScoredPassage, SourceView
 
 REFUSAL = "The indexed sources don't say {topic}. The closest passages are listed below."
@@ -124,7 +124,11 @@ class Assistant:
             )
         citations = self.composer.citations(chosen)
         answer = Answer(
-            question=q, text=render(citations), citations=citations, retrieved=retrieved, timings_ms=timings
+            question=q,
+            text=render(citations, question_type(q).source),
+            citations=citations,
+            retrieved=retrieved,
+            timings_ms=timings,
         )
         timings["compose"] = (time.perf_counter() - t2) * 1000
         if (generator or self.settings.generator) == "llm":
@@ -141,7 +145,9 @@ class Assistant:
             return
         for i in range(1, len(answer.citations)):
             part = answer.citations[:i]
-            yield answer.model_copy(update={"text": render(part), "citations": part})
+            yield answer.model_copy(
+                update={"text": render(part, question_type(answer.question).source), "citations": part}
+            )
         yield answer
 
     def passage(self, passage_id: str) -> Passage | None:

@@ -282,6 +282,12 @@ def quantity_in(text: str) -> bool:
 
 
 # stems of words that name the slot a question asks to fill, not the act it asks about
+_CARRY_ON = re.compile(
+    r"(?:It|Its|They|Their|This|These|Those|Such|He|She|His|Her|For instance|For example|Firstly|Concurrently|"
+    r"On the one hand|In totality|All (?:CSTO )?member states)\b"
+)
+_CONSEQUENCE = re.compile(r"(?:Therefore|Thus|As a result|Consequently|Hence)\b")
+
 _SLOT_WORDS = frozenset(
     [
         "year",
@@ -428,10 +434,11 @@ class Composer:
                 bonus += 0.08
             if qt.number and _NUMBER.search(_YEAR.sub("", text)):
                 bonus += 0.08
-            if qt.source and self.sources_of(c):
-                bonus += 0.05
-            if qt.listing and text.count(",") >= 2:
-                bonus += 0.04
+            if qt.source and c.passage.kind == "article" and self.sources_of(c):
+                bonus += 0.12
+            if qt.listing:
+                items = text.count(",") + len(re.findall(r"\band\b", text))
+                bonus += 0.1 if items >= 3 else 0.04 if items >= 2 else 0.0
             if c.passage.kind == "source_card":
                 bonus += 0.08 if qt.bibliographic else -0.1
             score = rank_sem + 0.35 * overlap + 0.06 / (1 + c.rank) + bonus
@@ -522,8 +529,24 @@ class Composer:
             )
             if extra is not None:
                 chosen = [*chosen[: limit - 1], extra]
+        neighbour = self._continuation(scored[0], scored)
+        if neighbour is not None and not self._redundant(neighbour, chosen):
+            chosen = [*chosen[:limit], neighbour]
         chosen.sort(key=lambda s: (s.cand.passage.kind != "article", s.cand.passage.start, s.cand.start))
         return chosen
+
+    @staticmethod
+    def _continuation(top: Scored, scored: list[Scored]) -> Scored | None:
+        """The sentence the best one leans on or that carries it on: the next one when it opens with a pronoun or
+        a connective ("Its focus on ...", "For instance, ..."), the previous one when the best opens with
+        "Therefore" (its reason)."""
+        same = sorted((s for s in scored if s.cand.passage.id == top.cand.passage.id), key=lambda s: s.cand.start)
+        i = next(k for k, s in enumerate(same) if s is top)
+        if _CONSEQUENCE.match(top.cand.text) and i > 0:
+            return same[i - 1]
+        if i + 1 < len(same) and _CARRY_ON.match(same[i + 1].cand.text):
+            return same[i + 1]
+        return None
 
     @staticmethod
     def _redundant(s: Scored, chosen: list[Scored]) -> bool:
@@ -587,6 +610,16 @@ def _local_offset(p: Passage, surface: str, approx: int) -> int:
     return best if best >= 0 else max(0, approx)
 
 
-def render(citations: list[Citation]) -> str:
-    """The answer text: each quoted sentence followed by its [n] marker."""
-    return " ".join(f"{c.quote} [{c.n}]" for c in citations)
+def render(citations: list[Citation], lead_sources: bool = False) -> str:
+    """The answer text: each quoted sentence followed by its [n] marker; for a who/which-source question each
+    sentence that cites works is led by them ("Allison (2018), p. 297: ...")."""
+    parts = []
+    for c in citations:
+        lead = ""
+        if lead_sources and c.kind == "article" and c.sources:
+            # the article's own short form ("Allison, p. 297"): every name and page in it stands in the passage
+            names = [re.sub(r"\s*\(\d{4}[a-z]?\)$", "", s.label) for s in c.sources]
+            lead = "; ".join(f"{n}, p. {s.pages}" if s.pages else n for n, s in zip(names, c.sources, strict=True))
+            lead += ": "
+        parts.append(f"{lead}{c.quote} [{c.n}]")
+    return " ".join(parts)

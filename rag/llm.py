@@ -57,13 +57,25 @@ def build_llm(settings: Settings) -> Any:
     if settings.llm_provider == "ollama":
         from llama_index.llms.ollama import Ollama
 
-        return Ollama(model=settings.llm_model, base_url=settings.llm_base_url, request_timeout=settings.llm_timeout_s,
-                      temperature=0, additional_kwargs={"num_predict": settings.llm_max_tokens})
+        return Ollama(
+            model=settings.llm_model,
+            base_url=settings.llm_base_url,
+            request_timeout=settings.llm_timeout_s,
+            temperature=0,
+            additional_kwargs={"num_predict": settings.llm_max_tokens},
+        )
     from llama_index.llms.openai_like import OpenAILike
 
-    return OpenAILike(model=settings.llm_model, api_base=settings.llm_base_url,
-                      api_key=settings.llm_api_key.get_secret_value(), is_chat_model=True,
-                      timeout=settings.llm_timeout_s, max_tokens=settings.llm_max_tokens, max_retries=0, temperature=0)
+    return OpenAILike(
+        model=settings.llm_model,
+        api_base=settings.llm_base_url,
+        api_key=settings.llm_api_key.get_secret_value(),
+        is_chat_model=True,
+        timeout=settings.llm_timeout_s,
+        max_tokens=settings.llm_max_tokens,
+        max_retries=0,
+        temperature=0,
+    )
 
 
 def excerpt(text: str, limit: int = PASSAGE_CHARS) -> str:
@@ -90,7 +102,7 @@ def history_messages(history: Any, turns: int = HISTORY_TURNS) -> list[tuple[str
                 if isinstance(content, str) and content.strip():
                     messages.append((role, content))
     starts = [i for i, (role, _) in enumerate(messages) if role == "user"]
-    kept = messages[starts[-turns]:] if turns and len(starts) >= turns else (messages if turns else [])
+    kept = messages[starts[-turns] :] if turns and len(starts) >= turns else (messages if turns else [])
     out = []
     for role, content in kept:
         text = " ".join(re.sub(r"\[\s*\d+(?:\s*[,;–-]\s*\d+)*\s*\]", "", content).split())
@@ -111,11 +123,13 @@ def _plural(n: int, word: str) -> str:
 class LLMGenerator:
     """Writes an answer with an LLM from the retrieved passages and keeps only the sentences they support."""
 
-    def __init__(self, settings: Settings, composer: Composer, llm: Any = None,
-                 passage_chars: int = PASSAGE_CHARS) -> None:
+    def __init__(
+        self, settings: Settings, composer: Composer, llm: Any = None, passage_chars: int = PASSAGE_CHARS
+    ) -> None:
         if not settings.llm_base_url:
-            raise SettingsError("generator=llm needs llm_base_url (CSTO_QA_LLM_BASE_URL), "
-                                "e.g. http://127.0.0.1:8080/v1")
+            raise SettingsError(
+                "generator=llm needs llm_base_url (CSTO_QA_LLM_BASE_URL), e.g. http://127.0.0.1:8080/v1"
+            )
         self.settings = settings
         self.composer = composer
         self.llm = llm if llm is not None else build_llm(settings)
@@ -130,8 +144,11 @@ class LLMGenerator:
         from llama_index.core.llms import ChatMessage
 
         passages = "\n\n".join(PASSAGE_TEMPLATE.format(n=n, text=text) for n, text in shown.items())
-        out = [ChatMessage(role="system", content=SYSTEM_PROMPT), ChatMessage(role="user", content=FEW_SHOT_USER),
-               ChatMessage(role="assistant", content=FEW_SHOT_ASSISTANT)]
+        out = [
+            ChatMessage(role="system", content=SYSTEM_PROMPT),
+            ChatMessage(role="user", content=FEW_SHOT_USER),
+            ChatMessage(role="assistant", content=FEW_SHOT_ASSISTANT),
+        ]
         out += [ChatMessage(role=role, content=content) for role, content in history_messages(history)]
         out.append(ChatMessage(role="user", content=USER_PROMPT.format(passages=passages, question=question)))
         return out
@@ -146,8 +163,9 @@ class LLMGenerator:
             response = self.llm.chat(messages)
             text = (response.message.content or "").strip()
         except Exception as exc:  # any endpoint failure (refused, timeout, HTTP error, bad reply) falls back
-            return extractive.model_copy(update={
-                "notice": f"The LLM endpoint failed ({_describe(exc)}); showing the extractive answer."})
+            return extractive.model_copy(
+                update={"notice": f"The LLM endpoint failed ({_describe(exc)}); showing the extractive answer."}
+            )
         self.last_text = text
         verified = verify_answer(text, shown)
         self.last_verified = verified
@@ -159,10 +177,14 @@ class LLMGenerator:
             elif NO_ANSWER.lower().rstrip(".") in text.lower():
                 why = "the model found no answer in the passages"
             else:
-                why = ("its sentence is not supported by the passages" if len(verified) == 1 else
-                       f"none of its {len(verified)} sentences is supported by the passages")
-            return extractive.model_copy(update={"notice": f"The LLM answer was not used ({why}); "
-                                                           "showing the extractive answer."})
+                why = (
+                    "its sentence is not supported by the passages"
+                    if len(verified) == 1
+                    else f"none of its {len(verified)} sentences is supported by the passages"
+                )
+            return extractive.model_copy(
+                update={"notice": f"The LLM answer was not used ({why}); showing the extractive answer."}
+            )
         citations: list[Citation] = []
         parts: list[str] = []
         for v in kept:
@@ -174,11 +196,14 @@ class LLMGenerator:
         notice = ""
         if dropped:
             reasons = "; ".join(dict.fromkeys(v.reasons[0] for v in dropped))
-            notice = (f"{_plural(len(dropped), 'generated sentence')} {'was' if len(dropped) == 1 else 'were'} "
-                      f"dropped because the passages don't support {'it' if len(dropped) == 1 else 'them'} "
-                      f"({reasons}).")
-        return extractive.model_copy(update={"text": " ".join(parts), "citations": citations, "generator": "llm",
-                                             "notice": notice})
+            notice = (
+                f"{_plural(len(dropped), 'generated sentence')} {'was' if len(dropped) == 1 else 'were'} "
+                f"dropped because the passages don't support {'it' if len(dropped) == 1 else 'them'} "
+                f"({reasons})."
+            )
+        return extractive.model_copy(
+            update={"text": " ".join(parts), "citations": citations, "generator": "llm", "notice": notice}
+        )
 
     @staticmethod
     def _citing_passages(v: VerifiedSentence, shown: dict[int, str]) -> list[int]:
@@ -190,17 +215,37 @@ class LLMGenerator:
     def _citation(self, n: int, claim: str, sp: ScoredPassage, shown_text: str) -> Citation:
         p = sp.passage
         start, end, sources = self._support(claim, sp, len(shown_text))
-        return Citation(n=n, passage_id=p.id, kind=p.kind, section=p.section, subsection=p.subsection,
-                        paragraph=p.paragraph, location=p.location, quote=strip_markers(claim), quote_start=start,
-                        quote_end=end, text=p.text, start=p.start, end=p.end, page=p.page, sources=sources)
+        return Citation(
+            n=n,
+            passage_id=p.id,
+            kind=p.kind,
+            section=p.section,
+            subsection=p.subsection,
+            paragraph=p.paragraph,
+            location=p.location,
+            quote=strip_markers(claim),
+            quote_start=start,
+            quote_end=end,
+            text=p.text,
+            start=p.start,
+            end=p.end,
+            page=p.page,
+            sources=sources,
+        )
 
     def _support(self, claim: str, sp: ScoredPassage, shown_chars: int) -> tuple[int, int, list[SourceRef]]:
         """Span of the best-matching passage sentence and the works cited by the supporting sentences."""
         words = set(content_words(claim))
-        cands: list[Candidate] = [c for c in self.composer.candidates([sp], depth=1)
-                                  if c.passage.id == sp.passage.id and c.start < shown_chars]
-        scored = sorted(((len(words & set(content_words(c.text))), -c.start, c) for c in cands),
-                        key=lambda t: (t[0], t[1]), reverse=True)
+        cands: list[Candidate] = [
+            c
+            for c in self.composer.candidates([sp], depth=1)
+            if c.passage.id == sp.passage.id and c.start < shown_chars
+        ]
+        scored = sorted(
+            ((len(words & set(content_words(c.text))), -c.start, c) for c in cands),
+            key=lambda t: (t[0], t[1]),
+            reverse=True,
+        )
         if not scored or scored[0][0] == 0:
             return -1, -1, []
         best_overlap, _, best = scored[0]

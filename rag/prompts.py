@@ -24,20 +24,25 @@ cited passages do not contain.
 
 PASSAGE_TEMPLATE = "[{n}] {text}"
 
-INSTRUCTION = ("Answer from the passages only, in one to three sentences. End every sentence with the number of the "
-               f"passage it comes from, in square brackets, like this: ... [1]. If they don't say, reply: {NO_ANSWER}")
+INSTRUCTION = (
+    "Answer from the passages only, in one to three sentences. End every sentence with the number of the "
+    f"passage it comes from, in square brackets, like this: ... [1]. If they don't say, reply: {NO_ANSWER}"
+)
 
-USER_PROMPT = """Passages:
+USER_PROMPT = (
+    """Passages:
 
 {passages}
 
 Question: {question}
 
-""" + INSTRUCTION
+"""
+    + INSTRUCTION
+)
 
 FEW_SHOT_USER = USER_PROMPT.format(
     passages="[1] The museum opens at 9 am on weekdays and at 10 am on Sundays.\n\n"
-             "[2] The town library was founded in 1881 by the town council. It holds 40,000 books.",
+    "[2] The town library was founded in 1881 by the town council. It holds 40,000 books.",
     question="When was the library founded?",
 )
 FEW_SHOT_ASSISTANT = "The town library was founded in 1881 by the town council [2]."

@@ -31,17 +31,18 @@ _CLOSE = "[\"”’')]*"
 _SENTENCE_END = re.compile(
     rf"(?:[.!?]+{_CLOSE}(?:\s*{_MARK})*|(?:\s*{_MARK})+(?:\s*[.!?]+{_CLOSE})?)(?=\s+[A-Z\"“‘(]|\s*$)"
 )
-_ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|cf|vs|etc|pp?|no|vol|ed|eds|dr|mr|mrs|ms|st|jr|al|approx)\.|"
-                           r"\b[A-Z]\.|\b(?:[A-Z]\.){2,})$", re.I)
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:e\.g|i\.e|cf|vs|etc|pp?|no|vol|ed|eds|dr|mr|mrs|ms|st|jr|al|approx)\.|"
+    r"\b[A-Z]\.|\b(?:[A-Z]\.){2,})$",
+    re.I,
+)
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’\-]*")
-_NAME_STOPWORDS = (
-    """a an the this that these those it its he she his her they them their we our you your i in on at as for to of
-    by with from into and or but nor not no yes so if then than there here also however according after before
-    while when where which who whom whose what why how since during although though because both each some many
-    most all any one such thus therefore furthermore moreover still yet only besides overall"""
-)
+_NAME_STOPWORDS = """a an the this that these those it its he she his her they them their we our you your i in on at
+    as for to of by with from into and or but nor not no yes so if then than there here also however according
+    after before while when where which who whom whose what why how since during although though because both
+    each some many most all any one such thus therefore furthermore moreover still yet only besides overall"""
 NAME_STOPLIST = frozenset(_NAME_STOPWORDS.split())
 """Capitalised words that are not names when they open a clause inside a sentence."""
 
@@ -124,8 +125,10 @@ def verify_sentence(sentence: str, passages: dict[int, str]) -> VerifiedSentence
     if not cited:
         reasons.append("cites no passage")
     if missing:
-        reasons.append(f"cites {', '.join(f'[{n}]' for n in missing)}, which {'is' if len(missing) == 1 else 'are'} "
-                       "not among the passages")
+        reasons.append(
+            f"cites {', '.join(f'[{n}]' for n in missing)}, which {'is' if len(missing) == 1 else 'are'} "
+            "not among the passages"
+        )
     source = " ".join(passages[n] for n in cited if n in passages)
     if not source:
         return VerifiedSentence(sentence.strip(), claim, cited, False, tuple(reasons), 0.0)
