@@ -133,8 +133,9 @@ def _stream_to_tmp(response: httpx.Response, dest_dir: Path, key: str, max_bytes
     return tmp, size, digest.hexdigest(), head
 
 
-def _get_once(client: httpx.Client, url: str, *, headers: dict[str, str], dest_dir: Path, key: str,
-              max_bytes: int) -> _Download:
+def _get_once(
+    client: httpx.Client, url: str, *, headers: dict[str, str], dest_dir: Path, key: str, max_bytes: int
+) -> _Download:
     """One GET of `url` into a temporary file; raises _RetryableError or _FailedError."""
     try:
         with client.stream("GET", url, headers=headers) as r:
@@ -152,8 +153,9 @@ def _get_once(client: httpx.Client, url: str, *, headers: dict[str, str], dest_d
                 tmp.unlink(missing_ok=True)
                 raise _FailedError("empty response")
             content_type = r.headers.get("content-type", "").split(";")[0].strip().lower()
-            return _Download(tmp, size, sha, content_type, r.headers.get("etag", ""),
-                             r.headers.get("last-modified", ""), head)
+            return _Download(
+                tmp, size, sha, content_type, r.headers.get("etag", ""), r.headers.get("last-modified", ""), head
+            )
     except httpx.TimeoutException as exc:
         raise _RetryableError(f"timed out ({type(exc).__name__})") from None
     except httpx.TransportError as exc:
@@ -162,8 +164,17 @@ def _get_once(client: httpx.Client, url: str, *, headers: dict[str, str], dest_d
         raise _FailedError(f"{type(exc).__name__}: {exc}") from None
 
 
-def _get(client: httpx.Client, url: str, *, headers: dict[str, str], dest_dir: Path, key: str, max_bytes: int,
-         retries: int, backoff_s: float) -> tuple[_Download, int]:
+def _get(
+    client: httpx.Client,
+    url: str,
+    *,
+    headers: dict[str, str],
+    dest_dir: Path,
+    key: str,
+    max_bytes: int,
+    retries: int,
+    backoff_s: float,
+) -> tuple[_Download, int]:
     """GET with retries and exponential backoff; returns the download and the number of attempts."""
     last: _RetryableError | None = None
     for attempt in range(retries + 1):
@@ -185,9 +196,18 @@ def _cached(record: dict[str, Any] | None, key: str, dest_dir: Path) -> Path | N
     return path if path.is_file() and path.stat().st_size == record.get("bytes") else None
 
 
-def _fetch_one(client: httpx.Client, entry: SourceEntry, dest_dir: Path, cache: dict[str, dict[str, Any]],
-               present: dict[str, str], *, max_bytes: int, retries: int, backoff_s: float,
-               force: bool) -> FetchResult:
+def _fetch_one(
+    client: httpx.Client,
+    entry: SourceEntry,
+    dest_dir: Path,
+    cache: dict[str, dict[str, Any]],
+    present: dict[str, str],
+    *,
+    max_bytes: int,
+    retries: int,
+    backoff_s: float,
+    force: bool,
+) -> FetchResult:
     """Fetch one entry's URL (or report why not); updates `cache` in place."""
     url, key = entry.url, entry.key
 
@@ -209,8 +229,16 @@ def _fetch_one(client: httpx.Client, entry: SourceEntry, dest_dir: Path, cache: 
         if record.get("last_modified"):
             headers["If-Modified-Since"] = record["last_modified"]
     try:
-        got, attempts = _get(client, url, headers=headers, dest_dir=dest_dir, key=key, max_bytes=max_bytes,
-                             retries=retries, backoff_s=backoff_s)
+        got, attempts = _get(
+            client,
+            url,
+            headers=headers,
+            dest_dir=dest_dir,
+            key=key,
+            max_bytes=max_bytes,
+            retries=retries,
+            backoff_s=backoff_s,
+        )
     except _FailedError as exc:
         return result("error", str(exc))
     if got.tmp is None and cached is not None:
@@ -221,16 +249,33 @@ def _fetch_one(client: httpx.Client, entry: SourceEntry, dest_dir: Path, cache: 
     os.replace(got.tmp, target)
     if cached is not None and cached != target:
         cached.unlink(missing_ok=True)  # the type changed (e.g. .html -> .pdf): keep one file per key
-    cache[url] = {"key": key, "file": target.name, "bytes": got.size, "sha256": got.sha256,
-                  "content_type": got.content_type, "etag": got.etag, "last_modified": got.last_modified,
-                  "fetched_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    cache[url] = {
+        "key": key,
+        "file": target.name,
+        "bytes": got.size,
+        "sha256": got.sha256,
+        "content_type": got.content_type,
+        "etag": got.etag,
+        "last_modified": got.last_modified,
+        "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     retried = f" after {attempts} attempts" if attempts > 1 else ""
     return result("ok", f"saved {target.name}{retried}", target, got.size)
 
 
-def fetch_sources(entries: list[SourceEntry], dest_dir: Path, *, timeout_s: float, max_bytes: int, retries: int,
-                  backoff_s: float = 1.0, user_agent: str = DEFAULT_USER_AGENT, only: set[str] | None = None,
-                  progress: bool = True, force: bool = False) -> list[FetchResult]:
+def fetch_sources(
+    entries: list[SourceEntry],
+    dest_dir: Path,
+    *,
+    timeout_s: float,
+    max_bytes: int,
+    retries: int,
+    backoff_s: float = 1.0,
+    user_agent: str = DEFAULT_USER_AGENT,
+    only: set[str] | None = None,
+    progress: bool = True,
+    force: bool = False,
+) -> list[FetchResult]:
     """Download the URL of each entry (or of the keys in `only`) into dest_dir; one result per entry."""
     if only is not None and (unknown := sorted(only - {e.key for e in entries})):
         raise ValueError(f"unknown bibliography key(s): {', '.join(unknown)}; keys look like 'weitz2018'")
@@ -247,8 +292,17 @@ def fetch_sources(entries: list[SourceEntry], dest_dir: Path, *, timeout_s: floa
             if not entry.url:
                 results.append(FetchResult(entry.key, "", "skipped", None, 0, "no URL in the bibliography"))
                 continue
-            res = _fetch_one(client, entry, dest_dir, cache, present, max_bytes=max_bytes, retries=retries,
-                             backoff_s=backoff_s, force=force)
+            res = _fetch_one(
+                client,
+                entry,
+                dest_dir,
+                cache,
+                present,
+                max_bytes=max_bytes,
+                retries=retries,
+                backoff_s=backoff_s,
+                force=force,
+            )
             results.append(res)
             if res.status == "ok":
                 _save_cache(dest_dir, cache)

