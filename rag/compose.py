@@ -289,6 +289,10 @@ _CARRY_ON = re.compile(
     r"(?:It|Its|They|Their|This|These|Those|Such|He|She|His|Her|For instance|For example|Firstly|Concurrently|"
     r"On the one hand|In totality|All (?:CSTO )?member states)\b"
 )
+_LEANS_BACK = re.compile(
+    r"(?:This|These|That|Those|It|Its|They|Their|Such|On the contrary|However|Therefore|Thus|As a result|"
+    r"Consequently|Accordingly|Nevertheless|Nonetheless|Firstly|Secondly|Concurrently|On the other hand)\b"
+)
 _CONSEQUENCE = re.compile(r"(?:Therefore|Thus|As a result|Consequently|Hence)\b")
 
 _SLOT_WORDS = frozenset(
@@ -463,10 +467,12 @@ class Composer:
             if qt.source and not qt.bibliographic and c.passage.kind == "article" and self.sources_of(c):
                 bonus += 0.12
             if qt.listing:
-                items = text.count(",") + len(re.findall(r"\band\b", text))
+                items = text.count(",") + text.count(";") + len(re.findall(r"\band\b", text))
                 bonus += 0.1 if items >= 3 else 0.04 if items >= 2 else 0.0
             if c.passage.kind == "source_card":
                 bonus += 0.08 if qt.bibliographic else -0.1
+            if text.rstrip("”\"' ").endswith("?"):
+                bonus -= 0.2  # the article's own rhetorical questions never answer one
             score = rank_sem + 0.35 * overlap + 0.06 / (1 + c.rank) + bonus
             out.append(Scored(c, score, sem, overlap))
         out.sort(key=lambda s: -s.score)
@@ -587,24 +593,26 @@ class Composer:
             )
             if extra is not None:
                 chosen = [*chosen[: limit - 1], extra]
-        neighbour = self._continuation(scored[0], scored)
-        if neighbour is not None and not self._redundant(neighbour, chosen):
-            chosen = [*chosen[:limit], neighbour]
+        for neighbour in self._continuation(scored[0], scored, reason=qt.reason):
+            if not self._redundant(neighbour, chosen):
+                chosen = [*chosen[: limit + 1], neighbour]
         chosen.sort(key=lambda s: (s.cand.passage.kind != "article", s.cand.passage.start, s.cand.start))
         return chosen
 
     @staticmethod
-    def _continuation(top: Scored, scored: list[Scored]) -> Scored | None:
-        """The sentence the best one leans on or that carries it on: the next one when it opens with a pronoun or
-        a connective ("Its focus on ...", "For instance, ..."), the previous one when the best opens with
-        "Therefore" (its reason)."""
+    def _continuation(top: Scored, scored: list[Scored], reason: bool = False) -> list[Scored]:
+        """The sentences the best one leans on or that carry it on: the previous one when the best opens with
+        "Therefore" (its reason), the next one when it opens with a pronoun or a connective ("Its focus on ...",
+        "For instance, ...")."""
         same = sorted((s for s in scored if s.cand.passage.id == top.cand.passage.id), key=lambda s: s.cand.start)
         i = next(k for k, s in enumerate(same) if s is top)
+        out = []
         if _CONSEQUENCE.match(top.cand.text) and i > 0:
-            return same[i - 1]
-        if i + 1 < len(same) and _CARRY_ON.match(same[i + 1].cand.text):
-            return same[i + 1]
-        return None
+            out.append(same[i - 1])
+        carry = _LEANS_BACK if reason else _CARRY_ON
+        if i + 1 < len(same) and carry.match(same[i + 1].cand.text):
+            out.append(same[i + 1])
+        return out
 
     @staticmethod
     def _redundant(s: Scored, chosen: list[Scored]) -> bool:

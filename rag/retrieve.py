@@ -1,4 +1,5 @@
-"""Hybrid retrieval: dense top-k from Chroma and BM25, fused by reciprocal rank (llama-index), no LLM."""
+"""Hybrid retrieval: dense top-k from Chroma, BM25, and best-sentence similarity, fused by reciprocal rank
+(llama-index's QueryFusionRetriever), no LLM."""
 
 from __future__ import annotations
 
@@ -8,6 +9,32 @@ import numpy as np
 
 from index.store import IndexHandle
 from rag.types import ScoredPassage
+
+
+def sentence_retriever(handle: IndexHandle, top_k: int) -> Any:
+    """A llama-index retriever ranking passages by their best sentence's similarity to the query (the sentence
+    vectors are computed at index time): a long paragraph whose one relevant sentence is drowned in its whole-
+    passage vector still ranks."""
+    from llama_index.core.retrievers import BaseRetriever
+    from llama_index.core.schema import NodeWithScore, QueryBundle
+
+    from index.store import to_node
+
+    order = list(handle.passages)
+    row_of = {pid: i for i, pid in enumerate(order)}
+    owner = np.asarray([row_of[pid] for pid in handle.sentence_pids], dtype=np.int64)
+
+    class SentenceMaxRetriever(BaseRetriever):
+        def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+            if query_bundle.embedding is None:
+                raise ValueError("SentenceMaxRetriever needs the query embedding")
+            sims = handle.sentence_vectors @ np.asarray(query_bundle.embedding, dtype=np.float32)
+            best = np.full(len(order), -1.0, dtype=np.float32)
+            np.maximum.at(best, owner, sims)
+            top = np.argsort(-best)[:top_k]
+            return [NodeWithScore(node=to_node(handle.passages[order[i]]), score=float(best[i])) for i in top]
+
+    return SentenceMaxRetriever()
 
 
 class HybridRetriever:
@@ -28,8 +55,9 @@ class HybridRetriever:
         self.dense = index.as_retriever(similarity_top_k=s.dense_k)
         self.bm25 = BM25Retriever.from_persist_dir(str(handle.bm25_dir))
         self.bm25.similarity_top_k = min(s.bm25_k, len(handle.passages))
+        self.sentences = sentence_retriever(handle, s.dense_k)
         self.fusion = QueryFusionRetriever(
-            [self.dense, self.bm25],
+            [self.dense, self.bm25, self.sentences],
             mode="reciprocal_rerank",
             num_queries=1,
             use_async=False,
