@@ -154,11 +154,20 @@ class QuestionType:
     who_is: bool = False
 
 
+# verbs of "who said it" questions (answered by the cited work), as opposed to "who did it" questions
+_ATTRIBUTION_VERBS = (
+    r"argue|say|said|contend|note|claim|state|conclude|describe|call|write|wrote|suggest|observe|warn|hold|held|"
+    r"identif|cite|coin|present|report|link|criticis|critiqu|label|consider|reason|believe|assert|stress|point"
+)
+
+
 def question_type(q: str) -> QuestionType:
     """Classify a question by its wording (general rules, no per-question cases)."""
     ql = q.lower()
     return QuestionType(
-        when=bool(re.search(r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bin what year\b|\bdate\b", ql)),
+        when=bool(
+            re.search(r"(?:^|[,;:] |\band )when\b|\b(?:what|which|in what) year\b|\b(?:what|which|on what) date\b", ql)
+        ),
         number=bool(
             re.search(r"\bhow (many|much)\b|\bwhat (percentage|share|amount|number|proportion)\b|\bhow large\b", ql)
         ),
@@ -177,15 +186,26 @@ def question_type(q: str) -> QuestionType:
             )
         ),
         reason=bool(re.search(r"\bwhy\b|\bhow does\b|\bhow do\b|\breasons?\b|\bexplain\b", ql)),
-        where=bool(re.search(r"\bwhere\b|\bwhich (city|country|town|place)\b|\blocated\b|\bheadquartered\b", ql)),
+        where=bool(
+            re.search(
+                r"(?:^|[,;:] |\band )where (?:is|was|are|were|did|does|do)\b|\bin which (city|country|town|place)\b"
+                r"|^which (city|country|town|place)\b|\blocated\b|\bheadquartered\b",
+                ql,
+            )
+        ),
         who_is=bool(
             re.search(r"^who (is|was|were|are)\b(?! (cited|quoted|credited|the source|the author))", ql)
-            or re.search(r"\bwho (heads|led|leads|chairs)\b", ql)
+            or re.search(r"^(?:which|what) (official|person|leader|minister|president|commander|general)\b", ql)
+            or (
+                re.search(r"^who (?!(?:is|was|are|were|has|have|had|did|does|do)\b)\w+", ql) is not None
+                and not re.search(rf"^who (?:{_ATTRIBUTION_VERBS})", ql)
+            )
         ),
         bibliographic=bool(
             re.search(
                 r"\bpublish|\bjournal\b|\btitle\b|\bbibliograph|\bpublisher\b|\bvolume\b|"
-                r"\bwhat did \w+ (write|publish)\b|\burl\b|\bwhere (was|is) .* published\b",
+                r"\bwhat did \w+ (write|publish)\b|\burl\b|\bwhere (was|is|did) .* (published|appear)|"
+                r"\b(piece|paper|book|chapter|monograph|report|volume)\b",
                 ql,
             )
         ),
@@ -246,6 +266,8 @@ _NOT_ENTITY = frozenset(
         "Have",
         "Can",
         "Could",
+        "Would",
+        "Should",
         "In",
         "On",
         "At",
@@ -271,6 +293,15 @@ _NOT_ENTITY = frozenset(
         "Since",
         "After",
         "Before",
+        "I",
+        "I'm",
+        "I’m",
+        "I'd",
+        "I’d",
+        "Please",
+        "Can",
+        "Could",
+        "Also",
     ]
 )
 
@@ -338,8 +369,9 @@ _SLOT_WORDS = frozenset(
 
 
 def _stem_prefix(word: str) -> str:
-    """A stem cut to five letters, so that ratified/ratification and annex/annexation meet."""
-    return word[:5]
+    """A stem cut to five letters (four for short words), so that ratified/ratification, annex/annexation and
+    spend/spent meet."""
+    return word[:5] if len(word) > 5 else word[:4]
 
 
 def _named_in(entity: str, context: str, original: str) -> bool:
@@ -386,6 +418,33 @@ def _possessor_mismatch(question: str, sentence: str, known: set[str]) -> bool:
 def _unparenthesised(c: Candidate) -> str:
     """An article sentence without its citation brackets (their years are not what the sentence reports)."""
     return c.text if c.passage.kind != "article" else _CITATION_PARENS.sub(" ", c.text)
+
+
+_AUX = r"(?:did|do|does|has|have|had|were|was|are|is|will|can|could|make|made|took|take|took)"
+
+
+def _counted_noun(question: str) -> str:
+    """The noun a "how many" question counts: 'tons' in "how many tons of narcotics", 'members' in
+    "how many SCO members have ..."; '' for other questions."""
+    m = re.search(rf"\bhow many ((?:[\w\-]+ ){{0,4}}?)(?={_AUX}\b|\?|$)", question.lower())
+    if not m:
+        return ""
+    words = m.group(1).split()
+    if "of" in words[1:]:
+        return words[words.index("of") - 1]
+    return words[-1] if words else ""
+
+
+def _counts(noun: str, sentence: str) -> bool:
+    """True when a number stands within four words before the counted noun in the sentence."""
+    tokens = _CITATION_PARENS.sub(" ", sentence).lower().split()
+    stem = _stem_prefix(content_words(noun)[0]) if content_words(noun) else noun[:4]
+    for i, tok in enumerate(tokens):
+        if tok.strip("(),.;:*").startswith(stem):
+            window = " ".join(tokens[max(0, i - 4) : i])
+            if re.search(r"\d", window) or re.search(rf"\b(?:{_NUMBER_WORDS})\b", window):
+                return True
+    return False
 
 
 def numbers_in(text: str) -> set[str]:
@@ -488,7 +547,11 @@ class Composer:
         if missing:
             return f"no passage gives {', '.join(sorted(missing))} in this context"
         qt = question_type(question)
-        if qt.number and not any(quantity_in(c.cand.text) and self._about(question, c) for c in chosen):
+        head = _counted_noun(question)
+        if qt.number and not any(
+            quantity_in(c.cand.text) and self._about(question, c) and (not head or _counts(head, c.cand.text))
+            for c in chosen
+        ):
             return "no passage states that quantity"
         if qt.when and not any(_YEAR.search(c.cand.text) and self._about(question, c) for c in chosen):
             return "no passage dates it"
@@ -530,8 +593,8 @@ class Composer:
         context = re.sub(r"['’]s\b", "", context)
         entities = self.entities(question)
         absent = [e for e in entities if not _named_in(e, context, s.cand.passage.text)]
-        if len(absent) > (slack if len(entities) >= 2 else 0):
-            return False
+        if len(absent) > (slack if len(entities) >= 2 else 0) or any(e.lower() not in self.known_names for e in absent):
+            return False  # a name the corpus never uses ("ISBN") is never excused
         if _possessor_mismatch(question, s.cand.text, self.known_names):
             return False
         if not act:
