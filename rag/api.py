@@ -140,8 +140,8 @@ class Assistant:
     def stream(self, question: str, history: History = None, generator: str | None = None) -> Iterator[Answer]:
         """Yield the answer as it grows (one cited sentence at a time), ending with the complete Answer."""
         answer = self.ask(question, history, generator)
-        if answer.refused or not answer.citations:
-            yield answer
+        if answer.refused or not answer.citations or answer.generator != "extractive":
+            yield answer  # an LLM answer's sentences may carry several citations each: sent whole
             return
         for i in range(1, len(answer.citations)):
             part = answer.citations[:i]
