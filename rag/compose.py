@@ -656,7 +656,8 @@ class Composer:
             )
             if extra is not None:
                 chosen = [*chosen[: limit - 1], extra]
-        for neighbour in self._continuation(scored[0], scored, reason=qt.reason):
+        answered = slot is not None and slot(scored[0].cand.text)  # a date or number question already answered
+        for neighbour in [] if answered else self._continuation(scored[0], scored, reason=qt.reason):
             if not self._redundant(neighbour, chosen):
                 chosen = [*chosen[: limit + 1], neighbour]
         chosen.sort(key=lambda s: (s.cand.passage.kind != "article", s.cand.passage.start, s.cand.start))
