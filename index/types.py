@@ -57,8 +57,8 @@ class SourceEntry(BaseModel):
         if self.pages:
             venue += f": {self.pages.replace('-', '–')}"
         parts = [self.title] + ([venue.strip()] if venue.strip() else [])
-        if not self.container and (self.publisher or self.place):
-            parts.append(", ".join(p for p in (self.place, self.publisher) if p))
+        if self.publisher or self.place:
+            parts.append(": ".join(p for p in (self.place, self.publisher) if p))
         return ", ".join(parts)
 
 

@@ -671,7 +671,7 @@ class Composer:
         same = sorted((s for s in scored if s.cand.passage.id == top.cand.passage.id), key=lambda s: s.cand.start)
         i = next(k for k, s in enumerate(same) if s is top)
         out = []
-        if _CONSEQUENCE.match(top.cand.text) and i > 0:
+        if i > 0 and (_CONSEQUENCE.match(top.cand.text) or (reason and _LEANS_BACK.match(top.cand.text))):
             out.append(same[i - 1])
         carry = _LEANS_BACK if reason else _CARRY_ON
         if i + 1 < len(same) and carry.match(same[i + 1].cand.text):
