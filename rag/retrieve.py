@@ -44,6 +44,7 @@ class HybridRetriever:
         from llama_index.core import VectorStoreIndex
         from llama_index.core.llms import MockLLM
         from llama_index.core.retrievers import QueryFusionRetriever
+        from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
         from llama_index.retrievers.bm25 import BM25Retriever
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
@@ -58,7 +59,7 @@ class HybridRetriever:
         self.sentences = sentence_retriever(handle, s.dense_k)
         self.fusion = QueryFusionRetriever(
             [self.dense, self.bm25, self.sentences],
-            mode="reciprocal_rerank",
+            mode=FUSION_MODES.RECIPROCAL_RANK,
             num_queries=1,
             use_async=False,
             similarity_top_k=max(top_k, s.dense_k, s.bm25_k),
