@@ -37,11 +37,13 @@ class NaiveBaseline:
         embedder = load_embedder(settings.resolved_model_path(), settings.torch_threads)
         docs = SimpleDirectoryReader(input_files=[settings.corpus_path]).load_data()
         nodes = SentenceSplitter().get_nodes_from_documents(docs)
-        client = chromadb.PersistentClient(path=str(workdir),
-                                           settings=chromadb.config.Settings(anonymized_telemetry=False))
+        client = chromadb.PersistentClient(
+            path=str(workdir), settings=chromadb.config.Settings(anonymized_telemetry=False)
+        )
         store = ChromaVectorStore(chroma_collection=client.get_or_create_collection("naive_baseline"))
-        index = VectorStoreIndex(nodes, storage_context=StorageContext.from_defaults(vector_store=store),
-                                 embed_model=embedder)
+        index = VectorStoreIndex(
+            nodes, storage_context=StorageContext.from_defaults(vector_store=store), embed_model=embedder
+        )
         self.retriever = index.as_retriever(similarity_top_k=TOP_K)
         self.n_nodes = len(nodes)
 
@@ -56,7 +58,18 @@ class NaiveBaseline:
         node = hits[0].node
         text = node.get_content()
         sentences = split_sentences(text)
-        citation = Citation(n=1, passage_id=node.node_id, kind="article", section="", paragraph=0, location="",
-                            quote=text, quote_start=0, quote_end=len(text), text=text)
-        return Answer(question=question, text=" ".join(f"{s} [1]" for s in sentences), citations=[citation],
-                      generator="baseline")
+        citation = Citation(
+            n=1,
+            passage_id=node.node_id,
+            kind="article",
+            section="",
+            paragraph=0,
+            location="",
+            quote=text,
+            quote_start=0,
+            quote_end=len(text),
+            text=text,
+        )
+        return Answer(
+            question=question, text=" ".join(f"{s} [1]" for s in sentences), citations=[citation], generator="baseline"
+        )

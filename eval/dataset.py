@@ -80,15 +80,10 @@ def load_dataset(path: str | Path) -> list[EvalItem]:
             except ValidationError as exc:
                 first = exc.errors()[0]
                 loc = ".".join(str(part) for part in first["loc"]) or "<root>"
-                raise DatasetError(
-                    f"{path}:{lineno}: schema error at {loc}: {first['msg']}"
-                ) from exc
+                raise DatasetError(f"{path}:{lineno}: schema error at {loc}: {first['msg']}") from exc
             if item.id in seen:
                 first_line = seen[item.id]
-                raise DatasetError(
-                    f"{path}:{lineno}: duplicate id {item.id!r} "
-                    f"(first on line {first_line})"
-                )
+                raise DatasetError(f"{path}:{lineno}: duplicate id {item.id!r} (first on line {first_line})")
             seen[item.id] = lineno
             items.append(item)
     return items

@@ -195,12 +195,14 @@ def score_question(item: EvalItem, answer: Answer, retrieved: Sequence[str]) -> 
             "citation_precision": _ratio(counts[0], counts[1]),
             "citation_recall": _ratio(counts[2], counts[3]),
             "source_attribution_recall": source_share(item.cited_sources, cited_works(answer))
-            if item.answerable else None,
+            if item.answerable
+            else None,
             "refusal_accuracy": None if item.answerable else _flag(answer.refused),
             "false_refusal_rate": _flag(answer.refused) if item.answerable else None,
         },
-        "counts": dict(zip(("citations_supported", "citations", "sentences_supported", "sentences"), counts,
-                           strict=True)),
+        "counts": dict(
+            zip(("citations_supported", "citations", "sentences_supported", "sentences"), counts, strict=True)
+        ),
         "evidence_rank": rank,
     }
 
@@ -249,10 +251,19 @@ def by_category(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, flo
     return {c: aggregate([r for r in records if r["category"] == c]) for c in cats}
 
 
-def refusal_tradeoff(strengths: Sequence[tuple[float, bool]], thresholds: Sequence[float]) -> list[dict[str, Any]]:
-    """For each threshold: refusal accuracy and false refusal rate if refusing when strength < threshold."""
-    unanswerable = [s for s, answerable in strengths if not answerable]
-    answerable = [s for s, ok in strengths if ok]
-    return [{"threshold": round(float(t), 4),
-             "refusal_accuracy": mean_or_none(_flag(s < t) for s in unanswerable),
-             "false_refusal_rate": mean_or_none(_flag(s < t) for s in answerable)} for t in thresholds]
+def refusal_tradeoff(
+    strengths: Sequence[tuple[float, bool] | tuple[float, bool, bool]], thresholds: Sequence[float]
+) -> list[dict[str, Any]]:
+    """For each threshold: refusal accuracy and false refusal rate if refusing when strength < threshold (or, with a
+    third item True, always: the answer failed the assistant's other checks)."""
+    rows = [(row[0], row[1], bool(row[2]) if len(row) > 2 else False) for row in strengths]
+    unanswerable = [(s, forced) for s, answerable, forced in rows if not answerable]
+    answerable = [(s, forced) for s, ok, forced in rows if ok]
+    return [
+        {
+            "threshold": round(float(t), 4),
+            "refusal_accuracy": mean_or_none(_flag(forced or s < t) for s, forced in unanswerable),
+            "false_refusal_rate": mean_or_none(_flag(forced or s < t) for s, forced in answerable),
+        }
+        for t in thresholds
+    ]

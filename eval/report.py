@@ -16,8 +16,16 @@ from eval.metrics import LOWER_IS_BETTER, METRICS  # noqa: E402
 CATEGORY_PLOT = "by_category.png"
 TRADEOFF_PLOT = "refusal_tradeoff.png"
 PLOTTED = ("retrieval_recall_at_5", "evidence_hit", "key_fact_recall", "source_attribution_recall")
-CATEGORY_COLUMNS = ("retrieval_recall_at_5", "mrr", "evidence_hit", "key_fact_recall", "citation_precision",
-                    "source_attribution_recall", "refusal_accuracy", "false_refusal_rate")
+CATEGORY_COLUMNS = (
+    "retrieval_recall_at_5",
+    "mrr",
+    "evidence_hit",
+    "key_fact_recall",
+    "citation_precision",
+    "source_attribution_recall",
+    "refusal_accuracy",
+    "false_refusal_rate",
+)
 WORST = 10
 
 
@@ -38,8 +46,13 @@ def summary_table(results: dict[str, Any]) -> str:
     base = _baseline_metrics(results)
     rows = [("metric", "ours", "baseline"), ("-" * 26, "-" * 9, "-" * 9)]
     for m in METRICS:
-        rows.append((m + (" (lower=better)" if m in LOWER_IS_BETTER else ""), fmt(results["metrics"][m], m),
-                     fmt(base.get(m), m) if base else "-"))
+        rows.append(
+            (
+                m + (" (lower=better)" if m in LOWER_IS_BETTER else ""),
+                fmt(results["metrics"][m], m),
+                fmt(base.get(m), m) if base else "-",
+            )
+        )
     head = f"{results['n']} questions, generator {results['generator']}, dataset {results['dataset']}"
     return head + "\n" + "\n".join(f"{a:<40} {b:>9} {c:>9}" for a, b, c in rows)
 
@@ -78,10 +91,17 @@ def badness(record: dict[str, Any]) -> float:
         value = m[name]
         return 0.0 if value is None else weight * (1.0 - value)
 
-    refusal = 2.0 * ((m["false_refusal_rate"] or 0.0) + (1.0 - m["refusal_accuracy"]
-                                                           if m["refusal_accuracy"] is not None else 0.0))
-    return refusal + miss("evidence_hit", 1) + miss("key_fact_recall", 1) + miss("retrieval_recall_at_5", 0.5) + \
-        miss("source_attribution_recall", 0.5) + miss("citation_precision", 0.5)
+    refusal = 2.0 * (
+        (m["false_refusal_rate"] or 0.0) + (1.0 - m["refusal_accuracy"] if m["refusal_accuracy"] is not None else 0.0)
+    )
+    return (
+        refusal
+        + miss("evidence_hit", 1)
+        + miss("key_fact_recall", 1)
+        + miss("retrieval_recall_at_5", 0.5)
+        + miss("source_attribution_recall", 0.5)
+        + miss("citation_precision", 0.5)
+    )
 
 
 def worst_questions(records: Sequence[dict[str, Any]], n: int = WORST) -> list[dict[str, Any]]:
@@ -100,8 +120,15 @@ def plot_categories(results: dict[str, Any], path: Path) -> None:
         ours = [results["by_category"][c][metric] or 0.0 for c in cats]
         ax.bar([x - 0.2 for x in xs], ours, width=0.4, label="ours", color="tab:blue")
         if base:
-            ax.bar([x + 0.2 for x in xs], [base[c][metric] or 0.0 for c in cats], width=0.4, label="baseline",
-                   color="white", edgecolor="tab:gray", hatch="//")
+            ax.bar(
+                [x + 0.2 for x in xs],
+                [base[c][metric] or 0.0 for c in cats],
+                width=0.4,
+                label="baseline",
+                color="white",
+                edgecolor="tab:gray",
+                hatch="//",
+            )
         ax.set_ylim(0, 1.05)
         ax.set_ylabel(metric, fontsize=8)
     axes[0].legend(loc="upper right", fontsize=8)
@@ -114,16 +141,24 @@ def plot_categories(results: dict[str, Any], path: Path) -> None:
 
 def plot_tradeoff(results: dict[str, Any], path: Path) -> None:
     """Refusal accuracy against false refusal rate over thresholds, the configured threshold annotated."""
-    pts = [p for p in results["refusal_tradeoff"]
-           if p["refusal_accuracy"] is not None and p["false_refusal_rate"] is not None]
+    pts = [
+        p
+        for p in results["refusal_tradeoff"]
+        if p["refusal_accuracy"] is not None and p["false_refusal_rate"] is not None
+    ]
     fig, ax = plt.subplots(figsize=(6, 5))
     ax.plot([p["false_refusal_rate"] for p in pts], [p["refusal_accuracy"] for p in pts], marker=".", color="tab:blue")
     configured = results.get("refusal_threshold")
     if pts and configured is not None:
         near = min(pts, key=lambda p: abs(p["threshold"] - configured))
         ax.scatter([near["false_refusal_rate"]], [near["refusal_accuracy"]], color="tab:red", zorder=3)
-        ax.annotate(f"configured {configured:.2f}", (near["false_refusal_rate"], near["refusal_accuracy"]),
-                    textcoords="offset points", xytext=(12, 8), color="tab:red")
+        ax.annotate(
+            f"configured {configured:.2f}",
+            (near["false_refusal_rate"], near["refusal_accuracy"]),
+            textcoords="offset points",
+            xytext=(12, 8),
+            color="tab:red",
+        )
     ax.set_xlabel("false refusal rate (answerable refused)")
     ax.set_ylabel("refusal accuracy (unanswerable refused)")
     ax.set_xlim(-0.02, 1.02)
@@ -154,15 +189,20 @@ def _category_section(results: dict[str, Any]) -> str:
 
 def _tradeoff_section(results: dict[str, Any]) -> str:
     """A short table of the refusal trade-off every 0.1."""
-    rows = [(f"{p['threshold']:.2f}", fmt(p["refusal_accuracy"]), fmt(p["false_refusal_rate"]))
-            for p in results["refusal_tradeoff"] if round(p["threshold"] * 100) % 10 == 0]
+    rows = [
+        (f"{p['threshold']:.2f}", fmt(p["refusal_accuracy"]), fmt(p["false_refusal_rate"]))
+        for p in results["refusal_tradeoff"]
+        if round(p["threshold"] * 100) % 10 == 0
+    ]
     return _md_table(("threshold", "refusal_accuracy", "false_refusal_rate"), rows)
 
 
 def _worst_section(results: dict[str, Any]) -> str:
     """The worst questions, with what went wrong."""
-    rows = [(r["id"], r["category"], r["question"].replace("|", "/"), "; ".join(problems(r)))
-            for r in worst_questions(results["per_question"])]
+    rows = [
+        (r["id"], r["category"], r["question"].replace("|", "/"), "; ".join(problems(r)))
+        for r in worst_questions(results["per_question"])
+    ]
     return _md_table(("id", "category", "question", "problems"), rows) if rows else "None."
 
 
@@ -170,21 +210,47 @@ def write_report(results: dict[str, Any], out_dir: Path) -> Path:
     """Write report.md and the two PNGs it links into out_dir; return the report path."""
     plot_categories(results, out_dir / CATEGORY_PLOT)
     plot_tradeoff(results, out_dir / TRADEOFF_PLOT)
-    base_note = ("Naive baseline: stock llama-index over the article file only (SimpleDirectoryReader, default "
-                 "SentenceSplitter, same MiniLM embeddings, Chroma, dense top-10); its answer is the top passage "
-                 "cited [1], it never refuses and cites no works." if results.get("baseline") else
-                 "Baseline not run.")
+    base_note = (
+        "Naive baseline: stock llama-index over the article file only (SimpleDirectoryReader, default "
+        "SentenceSplitter, same MiniLM embeddings, Chroma, dense top-10); its answer is the top passage "
+        "cited [1], it never refuses and cites no works."
+        if results.get("baseline")
+        else "Baseline not run."
+    )
     parts = [
-        "# csto-qa eval report", "",
-        f"Dataset `{results['dataset']}`, {results['n']} questions, generator `{results['generator']}`.", "",
-        "## Metrics", "", _metrics_section(results), "", base_note, "",
-        "## By category", "", "Ours (naive baseline in parentheses).", "", _category_section(results), "",
-        f"![per-category metrics]({CATEGORY_PLOT})", "",
-        "## Refusal trade-off", "",
+        "# csto-qa eval report",
+        "",
+        f"Dataset `{results['dataset']}`, {results['n']} questions, generator `{results['generator']}`.",
+        "",
+        "## Metrics",
+        "",
+        _metrics_section(results),
+        "",
+        base_note,
+        "",
+        "## By category",
+        "",
+        "Ours (naive baseline in parentheses).",
+        "",
+        _category_section(results),
+        "",
+        f"![per-category metrics]({CATEGORY_PLOT})",
+        "",
+        "## Refusal trade-off",
+        "",
         f"Evidence strength recorded per question; configured threshold {results.get('refusal_threshold')}. "
-        "The rule that also refuses questions naming a year after 2020 is ignored here.", "",
-        _tradeoff_section(results), "", f"![refusal trade-off]({TRADEOFF_PLOT})", "",
-        f"## {WORST} worst questions", "", _worst_section(results), "",
+        "Only the threshold varies; a question whose best sentences fail the assistant's other checks (a date, a "
+        "quantity, a place or a person asked for but not stated; names asked about but absent; a year after the "
+        "article's horizon) counts as refused at every threshold.",
+        "",
+        _tradeoff_section(results),
+        "",
+        f"![refusal trade-off]({TRADEOFF_PLOT})",
+        "",
+        f"## {WORST} worst questions",
+        "",
+        _worst_section(results),
+        "",
     ]
     path = out_dir / "report.md"
     path.write_text("\n".join(parts), encoding="utf-8")

@@ -39,22 +39,6 @@ def _history(item: EvalItem) -> History:
     return [t.model_dump() for t in item.history] or None
 
 
-def evidence_strength(assistant: Any, question: str, history: History) -> float:
-    """The evidence score the assistant compares with its refusal threshold for this question.
-
-    This mirrors Assistant.ask step by step (validate, retrieval query, embed, retrieve, candidates, score,
-    evidence) because the Assistant does not expose the figure yet; keep it in step with rag/api.py.
-    """
-    from rag.api import retrieval_query, validate_question
-
-    q = validate_question(question, assistant.settings.max_question_chars)
-    query = retrieval_query(q, history, assistant.settings.history_turns)
-    qvec = assistant.retriever.embed_query(query)
-    composer = assistant.composer
-    return float(composer.evidence(composer.score(query, qvec, composer.candidates(
-        assistant.retriever.retrieve(query, vector=qvec)))))
-
-
 def _ask_timed(assistant: Any, item: EvalItem, generator: str) -> tuple[Answer, float]:
     """The answer and the wall time of `ask` in ms (an invalid question counts as a refusal)."""
     t0 = time.perf_counter()
@@ -69,11 +53,18 @@ def _record(item: EvalItem, answer: Answer, retrieved: Sequence[str], latency_ms
     """The per-question record of results.json."""
     scored = score_question(item, answer, retrieved)
     return {
-        "id": item.id, "category": item.category, "question": item.question, "answerable": item.answerable,
-        "answer": answer.text, "refused": answer.refused,
-        "citations": [{"n": c.n, "passage_id": c.passage_id, "quote": c.quote, "sources": [s.label for s in c.sources]}
-                      for c in answer.citations],
-        **scored, "latency_ms": round(latency_ms, 2),
+        "id": item.id,
+        "category": item.category,
+        "question": item.question,
+        "answerable": item.answerable,
+        "answer": answer.text,
+        "refused": answer.refused,
+        "citations": [
+            {"n": c.n, "passage_id": c.passage_id, "quote": c.quote, "sources": [s.label for s in c.sources]}
+            for c in answer.citations
+        ],
+        **scored,
+        "latency_ms": round(latency_ms, 2),
     }
 
 
@@ -84,11 +75,11 @@ def run_pipeline(assistant: Any, items: Sequence[EvalItem], generator: str) -> l
         answer, latency = _ask_timed(assistant, item, generator)
         try:
             retrieved = [sp.passage.text for sp in assistant.retrieve(item.question, _history(item))]
-            strength = evidence_strength(assistant, item.question, _history(item))
         except InvalidQuestionError:
-            retrieved, strength = [], -1.0
+            retrieved = []
         record = _record(item, answer, retrieved, latency)
-        record["evidence_strength"] = round(strength, 4)
+        record["evidence_strength"] = round(answer.evidence_strength, 4)
+        record["checks_failed"] = answer.checks_failed
         records.append(record)
     return records
 
@@ -110,21 +101,31 @@ def run_baseline(settings: Settings, items: Sequence[EvalItem]) -> list[dict[str
 
 
 def tradeoff(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Refusal accuracy and false refusal rate per threshold, from the recorded evidence strengths."""
-    return refusal_tradeoff([(r["evidence_strength"], r["answerable"]) for r in records], TRADEOFF_THRESHOLDS)
+    """Refusal accuracy and false refusal rate per threshold, from the recorded evidence strengths (a question whose
+    answer failed the assistant's checks is refused at every threshold)."""
+    return refusal_tradeoff(
+        [(r["evidence_strength"], r["answerable"], bool(r.get("checks_failed"))) for r in records], TRADEOFF_THRESHOLDS
+    )
 
 
-def evaluate(settings: Settings, items: Sequence[EvalItem], dataset: str, generator: str,
-             baseline: bool) -> dict[str, Any]:
+def evaluate(
+    settings: Settings, items: Sequence[EvalItem], dataset: str, generator: str, baseline: bool
+) -> dict[str, Any]:
     """The whole results.json object."""
     from rag.api import Assistant
 
     assistant = Assistant.from_settings(settings)
     records = run_pipeline(assistant, items, generator)
     results: dict[str, Any] = {
-        "dataset": dataset, "generator": generator, "n": len(records), "metrics": aggregate(records),
-        "by_category": by_category(records), "per_question": records, "baseline": None,
-        "refusal_tradeoff": tradeoff(records), "refusal_threshold": settings.refusal_threshold,
+        "dataset": dataset,
+        "generator": generator,
+        "n": len(records),
+        "metrics": aggregate(records),
+        "by_category": by_category(records),
+        "per_question": records,
+        "baseline": None,
+        "refusal_tradeoff": tradeoff(records),
+        "refusal_threshold": settings.refusal_threshold,
     }
     if baseline:
         base = run_baseline(settings, items)
@@ -149,8 +150,9 @@ def load_thresholds(path: Path, generator: str) -> tuple[dict[str, float], dict[
     return {k: float(v) for k, v in lower.items()}, {k: float(v) for k, v in upper.items()}
 
 
-def check_thresholds(metrics: dict[str, float | None], minimums: dict[str, float],
-                     maximums: dict[str, float]) -> list[str]:
+def check_thresholds(
+    metrics: dict[str, float | None], minimums: dict[str, float], maximums: dict[str, float]
+) -> list[str]:
     """One 'FAIL metric value < minimum' line per metric that fell short (a null metric fails too)."""
     failures = []
     for name, bound in minimums.items():
@@ -178,8 +180,15 @@ def write_results(results: dict[str, Any], out_dir: Path) -> Path:
     return write_report(results, out_dir)
 
 
-def run_cli(settings: Settings, dataset: str | None, out: str, generator: str, check: bool,
-            thresholds: str | None, baseline: bool) -> int:
+def run_cli(
+    settings: Settings,
+    dataset: str | None,
+    out: str,
+    generator: str,
+    check: bool,
+    thresholds: str | None,
+    baseline: bool,
+) -> int:
     """`csto-qa eval`: run, write DIR/results.json and DIR/report.md, print the summary, gate when asked."""
     from eval.report import summary_table
 
@@ -205,4 +214,4 @@ def run_cli(settings: Settings, dataset: str | None, out: str, generator: str, c
     return EXIT_FAIL if failures else 0
 
 
-__all__ = ["check_thresholds", "evaluate", "evidence_strength", "load_thresholds", "run_cli"]
+__all__ = ["check_thresholds", "evaluate", "load_thresholds", "run_cli"]

@@ -111,7 +111,8 @@ class Assistant:
         shown = retrieved[: top_k or self.settings.top_k]
         timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000}
         chosen = self.composer.select(scored, question=q)
-        if strength < self.settings.refusal_threshold or self.composer.unmet(q, chosen):
+        unmet = self.composer.unmet(q, chosen)
+        if strength < self.settings.refusal_threshold or unmet:
             timings["compose"] = (time.perf_counter() - t2) * 1000
             timings["total"] = (time.perf_counter() - t0) * 1000
             return Answer(
@@ -121,6 +122,8 @@ class Assistant:
                 closest=shown,
                 retrieved=retrieved,
                 timings_ms=timings,
+                evidence_strength=strength,
+                checks_failed=unmet,
             )
         citations = self.composer.citations(chosen)
         answer = Answer(
@@ -129,6 +132,7 @@ class Assistant:
             citations=citations,
             retrieved=retrieved,
             timings_ms=timings,
+            evidence_strength=strength,
         )
         timings["compose"] = (time.perf_counter() - t2) * 1000
         if (generator or self.settings.generator) == "llm":

@@ -104,6 +104,14 @@ class Answer(BaseModel):
     closest: list[ScoredPassage] = Field(default_factory=list, description="Closest passages (shown on refusal).")
     retrieved: list[ScoredPassage] = Field(default_factory=list, description="Passages retrieval returned, ranked.")
     generator: str = Field(default="extractive", description="extractive or llm.")
+    evidence_strength: float = Field(
+        default=0.0, description="Score of the best evidence, compared with the refusal threshold."
+    )
+    checks_failed: str = Field(
+        default="",
+        description="Why the best sentences cannot answer (date, quantity, place, "
+        "names, time horizon); empty when every check passes. Either this or weak evidence refuses.",
+    )
     notice: str = Field(default="", description="A note for the reader, e.g. that the LLM failed.")
     timings_ms: dict[str, float] = Field(default_factory=dict, description="Time per step, milliseconds.")
 
