@@ -705,29 +705,10 @@ class Composer:
 
     def citations(self, chosen: list[Scored]) -> list[Citation]:
         """Numbered citations for the chosen sentences."""
-        out = []
-        for n, s in enumerate(chosen, start=1):
-            p = s.cand.passage
-            out.append(
-                Citation(
-                    n=n,
-                    passage_id=p.id,
-                    kind=p.kind,
-                    section=p.section,
-                    subsection=p.subsection,
-                    paragraph=p.paragraph,
-                    location=p.location,
-                    quote=s.cand.text,
-                    quote_start=s.cand.start,
-                    quote_end=s.cand.end,
-                    text=p.text,
-                    start=p.start,
-                    end=p.end,
-                    page=p.page,
-                    sources=self.sources_of(s.cand),
-                )
-            )
-        return out
+        return [
+            Citation.of(n, s.cand.passage, s.cand.text, (s.cand.start, s.cand.end), self.sources_of(s.cand))
+            for n, s in enumerate(chosen, start=1)
+        ]
 
 
 def _local_offset(p: Passage, surface: str, approx: int) -> int:

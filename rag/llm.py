@@ -215,23 +215,7 @@ class LLMGenerator:
     def _citation(self, n: int, claim: str, sp: ScoredPassage, shown_text: str) -> Citation:
         p = sp.passage
         start, end, sources = self._support(claim, sp, len(shown_text))
-        return Citation(
-            n=n,
-            passage_id=p.id,
-            kind=p.kind,
-            section=p.section,
-            subsection=p.subsection,
-            paragraph=p.paragraph,
-            location=p.location,
-            quote=strip_markers(claim),
-            quote_start=start,
-            quote_end=end,
-            text=p.text,
-            start=p.start,
-            end=p.end,
-            page=p.page,
-            sources=sources,
-        )
+        return Citation.of(n, p, strip_markers(claim), (start, end), sources)
 
     def _support(self, claim: str, sp: ScoredPassage, shown_chars: int) -> tuple[int, int, list[SourceRef]]:
         """Span of the best-matching passage sentence and the works cited by the supporting sentences."""

@@ -70,6 +70,28 @@ class Citation(BaseModel):
     page: str = Field(default="", description="Page in a cited work's full text, when known.")
     sources: list[SourceRef] = Field(default_factory=list, description="Works the quoted sentence cites.")
 
+    @classmethod
+    def of(cls, n: int, passage: Passage, quote: str, span: tuple[int, int], sources: list[SourceRef]) -> Citation:
+        """A citation of `quote` (at `span` in the passage text) with everything the passage carries to cite it."""
+        p = passage
+        return cls(
+            n=n,
+            passage_id=p.id,
+            kind=p.kind,
+            section=p.section,
+            subsection=p.subsection,
+            paragraph=p.paragraph,
+            location=p.location,
+            quote=quote,
+            quote_start=span[0],
+            quote_end=span[1],
+            text=p.text,
+            start=p.start,
+            end=p.end,
+            page=p.page,
+            sources=sources,
+        )
+
     def json_dict(self) -> dict[str, object]:
         """The citation item of `ask --json`."""
         return {
