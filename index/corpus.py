@@ -58,9 +58,10 @@ def _article_passages(
     passages: list[Passage] = []
     warnings: list[str] = []
     fm = article.front_matter
-    front_text = (
-        f"{article.title.title()} — {article.author.title()}. {article.journal.title()}, {article.issue.title()}, "
-        f"ISSN {article.issn}. Key words: {', '.join(article.keywords)}."
+    front_text = (  # the header block, rendered as sentences a reader can quote
+        f"The article “{article.title.title()}” is by {article.author.title()}. "
+        f"It was published in the {article.journal.title()}, {article.issue.title()}, ISSN {article.issn}. "
+        f"Its key words are {', '.join(article.keywords)}."
     )
     passages.append(
         Passage(

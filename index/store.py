@@ -31,7 +31,7 @@ from index.errors import IndexCorruptError, IndexNotFoundError, StoreUnavailable
 from index.settings import Settings
 from index.types import Passage, SourceEntry
 
-PARSER_VERSION = "8"  # bump when parsing or chunking changes what passages are produced
+PARSER_VERSION = "9"  # bump when parsing or chunking changes what passages are produced
 _EMBED_KEYS = ("section", "subsection")
 
 

@@ -44,6 +44,21 @@ def validate_question(question: object, max_chars: int) -> str:
     return cleaned
 
 
+_WRAPPER = re.compile(
+    r"^(?:(?:can|could|would|will) you (?:please )?(?:tell me|say|explain|let me know|find out)|"
+    r"i(?:'m|’m| am) (?:trying|wanting|looking|hoping) to (?:find out|know|understand|learn)|"
+    r"i(?:'d|’d| would) like to (?:know|understand|find out)|i (?:want|need) to know|i wonder|"
+    r"do you know|please(?: tell me)?|tell me)\b[\s,:]*",
+    re.I,
+)
+
+
+def core_question(question: str) -> str:
+    """The question without a polite wrapper: "Can you tell me which ..." -> "Which ..."."""
+    core = _WRAPPER.sub("", question, count=1).strip()
+    return core[:1].upper() + core[1:] if core else question
+
+
 def user_turns(history: History) -> list[str]:
     """The user's earlier questions, oldest first, from [{role, content}] or [(user, assistant)] history."""
     turns: list[str] = []
@@ -89,7 +104,7 @@ class Assistant:
 
     def retrieve(self, question: str, history: History = None, k: int | None = None) -> list[ScoredPassage]:
         """Ranked passages for a question (follow-ups use the conversation)."""
-        q = validate_question(question, self.settings.max_question_chars)
+        q = core_question(validate_question(question, self.settings.max_question_chars))
         return self.retriever.retrieve(retrieval_query(q, history, self.settings.history_turns), k=k)
 
     def ask(
@@ -97,7 +112,8 @@ class Assistant:
     ) -> Answer:
         """Answer with verbatim, cited sentences, or refuse and show the closest passages."""
         t0 = time.perf_counter()
-        q = validate_question(question, self.settings.max_question_chars)
+        asked = validate_question(question, self.settings.max_question_chars)
+        q = core_question(asked)
         query = retrieval_query(q, history, self.settings.history_turns)
         qvec = self.retriever.embed_query(query)
         t1 = time.perf_counter()
@@ -116,7 +132,7 @@ class Assistant:
             timings["compose"] = (time.perf_counter() - t2) * 1000
             timings["total"] = (time.perf_counter() - t0) * 1000
             return Answer(
-                question=q,
+                question=asked,
                 text=REFUSAL.format(topic=_topic(q)),
                 refused=True,
                 closest=shown,
@@ -127,7 +143,7 @@ class Assistant:
             )
         citations = self.composer.citations(chosen)
         answer = Answer(
-            question=q,
+            question=asked,
             text=render(citations, question_type(q).source),
             citations=citations,
             retrieved=retrieved,

@@ -392,7 +392,7 @@ def _named_in(entity: str, context: str, original: str) -> bool:
 _DEMONYM = re.compile(r"^[A-Z][a-z]+(?:ian|ish|ese|ic|i|an)$")
 
 
-_POSSESSIVE = re.compile(r"\b([A-Z][\w\-]+)['’]s\s+(?:[a-z]+\s+)?([a-z]{4,})")
+_POSSESSIVE = re.compile(r"\b([A-Z][\w\-]+)['’]s\s+(?:[a-z]+\s+)?([a-z][a-z\-]{3,})")
 
 
 def _possessor_mismatch(question: str, sentence: str, known: set[str]) -> bool:
@@ -514,7 +514,9 @@ class Composer:
         out = []
         for c in cands:
             sem = float(np.dot(qvec, c.vector))
-            rank_sem = (sem + float(np.dot(focus, c.vector))) / 2 if focus is not None else sem
+            own = float(np.dot(focus, c.vector)) if focus is not None else sem
+            rank_sem = (sem + own) / 2
+            sem = max(sem, own)  # a follow-up's evidence: with its context or on its own words
             words = set(content_words(c.text))
             overlap = len(qwords & words) / len(qwords) if qwords else 0.0
             bonus = 0.0
@@ -530,7 +532,7 @@ class Composer:
                 bonus += 0.1 if items >= 3 else 0.04 if items >= 2 else 0.0
             if c.passage.kind == "source_card":
                 bonus += 0.08 if qt.bibliographic else -0.1
-            if text.rstrip("”\"' ").endswith("?"):
+            if text.rstrip("”\"' ").endswith("?") and not re.search(r"\bquestions?\b", question, re.I):
                 bonus -= 0.2  # the article's own rhetorical questions never answer one
             score = rank_sem + 0.35 * overlap + 0.06 / (1 + c.rank) + bonus
             out.append(Scored(c, score, sem, overlap))
@@ -548,12 +550,13 @@ class Composer:
             return f"no passage gives {', '.join(sorted(missing))} in this context"
         qt = question_type(question)
         head = _counted_noun(question)
+        act = not qt.bibliographic  # a question about a cited work's title is about the work, not an act
         if qt.number and not any(
-            quantity_in(c.cand.text) and self._about(question, c) and (not head or _counts(head, c.cand.text))
+            quantity_in(c.cand.text) and self._about(question, c, act=act) and (not head or _counts(head, c.cand.text))
             for c in chosen
         ):
             return "no passage states that quantity"
-        if qt.when and not any(_YEAR.search(c.cand.text) and self._about(question, c) for c in chosen):
+        if qt.when and not any(_YEAR.search(c.cand.text) and self._about(question, c, act=act) for c in chosen):
             return "no passage dates it"
         if (
             qt.where
@@ -561,12 +564,14 @@ class Composer:
             and not any(self._about(question, c) and self._names_a_place(question, c.cand) for c in chosen)
         ):
             return "no passage names the place"
+        owned = _POSSESSIVE.search(question)  # "Who are Oliker's co-authors?": the role is what is owned
         role = re.search(r"^who (?:is|was|were|are) (?:the |a |an )?(?:current )?([a-z\-]+)", question.lower())
+        role_word = owned.group(2) if owned and qt.who_is else role.group(1) if role else ""
         if (
             qt.who_is
             and not qt.bibliographic
             and not any(
-                self._about(question, c) and (not role or role.group(1)[:5] in c.cand.text.lower()) for c in chosen
+                self._about(question, c) and (not role_word or role_word[:5] in c.cand.text.lower()) for c in chosen
             )
         ):
             return "no passage says who"
