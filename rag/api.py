@@ -74,7 +74,8 @@ def user_turns(history: History) -> list[str]:
 def retrieval_query(question: str, history: History, turns: int) -> str:
     """The question, preceded by the previous user turn(s) when it is an elliptical follow-up."""
     previous = user_turns(history)[-turns:] if turns else []
-    if previous and (_ANAPHORA.search(question) or len(content_words(question)) <= 3):
+    names = [w for w in question.split()[1:] if w[:1].isupper()]
+    if previous and (_ANAPHORA.search(question) or (len(content_words(question)) <= 2 and not names)):
         return " ".join([*previous, question])
     return question
 

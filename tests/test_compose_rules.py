@@ -1,0 +1,97 @@
+"""Unit tests of the composer's general rules: question typing, slots, names, wrappers (no model, no index)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.api import core_question, retrieval_query
+from rag.compose import (
+    _counted_noun,
+    _counts,
+    _named_in,
+    _possessor_mismatch,
+    content_words,
+    quantity_in,
+    question_type,
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "field"),
+    [
+        ("When was the CSTO established?", "when"),
+        ("In what year did Uzbekistan leave?", "when"),
+        ("How many tons of narcotics were intercepted?", "number"),
+        ("What percentage of NATO's budget did the US pay?", "number"),
+        ("Where is the Crisis Response Center located?", "where"),
+        ("In which city is the CSTO headquartered?", "where"),
+        ("Who is the Secretary-General of the SCO?", "who_is"),
+        ("Who translated the Charter?", "who_is"),
+        ("Who argues that the CSTO lacks a coherent ideology?", "source"),
+        ("Which countries took part in Chistoye Nebo?", "listing"),
+        ("Why do states stay in the CSTO?", "reason"),
+        ("In which journal did Allison publish?", "bibliographic"),
+    ],
+)
+def test_question_type_fields(question, field):
+    assert getattr(question_type(question), field)
+
+
+def test_question_type_negatives():
+    assert not question_type("Which CSTO activities are overlooked when critics focus on its limits?").when
+    assert not question_type("Who is cited for the claim that Russia pays little attention?").who_is
+    assert not question_type("Who argues that both alliances rest on Russia?").where
+
+
+def test_quantities_exclude_years_and_cited_pages():
+    assert quantity_in("the CSTO operation is reported to have intercepted 360 tons of narcotics")
+    assert quantity_in("four members with nuclear warfare abilities")
+    assert quantity_in("the US contributed 51.1% of the overall NATO budget")
+    assert not quantity_in("established in 2009 (Weitz 2018, 25)")
+
+
+def test_counted_noun_and_its_number():
+    assert _counted_noun("How many tons of narcotics has Operation Kanal intercepted?") == "tons"
+    assert _counted_noun("How many SCO members have nuclear weapons?") == "members"
+    assert _counted_noun("What is the budget?") == ""
+    assert _counts("tons", "it intercepted 360 tons of narcotics as well as illegal weapons")
+    assert not _counts("weapons", "it intercepted 360 tons of narcotics as well as illegal weapons")
+
+
+def test_names_full_acronym_and_spelled_out():
+    text = "The SCO is an economic alliance. Its membership includes Russia and China."
+    assert _named_in("Shanghai Cooperation Organization", text.lower(), text)
+    spelled = "analysts suggest the Shanghai Cooperation Organization instead"
+    assert _named_in("SCO", spelled.lower(), spelled)
+    assert not _named_in("ISBN", text.lower(), text)
+
+
+def test_possessor_mismatch():
+    known = {"nato", "csto", "us"}
+    assert _possessor_mismatch(
+        "What is the CSTO's annual budget?", "the US contributed 51.1% of the overall NATO budget", known
+    )
+    assert not _possessor_mismatch(
+        "What is NATO's budget?", "the US contributed 51.1% of the overall NATO budget", known
+    )
+    assert not _possessor_mismatch(
+        "On what is the CSTO's operational structure modelled?",
+        "For instance, operational structure of the CSTO is based on the Russian system",
+        known,
+    )
+
+
+def test_polite_wrappers_and_follow_ups():
+    assert core_question("Can you tell me which research questions the introduction sets out?") == (
+        "Which research questions the introduction sets out?"
+    )
+    assert core_question("I'm trying to find out what the public face of the CSTO is") == (
+        "What the public face of the CSTO is"
+    )
+    history = [{"role": "user", "content": "What is Operation Kanal?"}, {"role": "assistant", "content": "…"}]
+    assert retrieval_query("And who observes it?", history, 2) == "What is Operation Kanal? And who observes it?"
+    assert retrieval_query("Who says there is no real solidarity in the CSTO?", history, 2).startswith("Who says")
+
+
+def test_content_words_are_stemmed_without_stop_words():
+    assert content_words("The operations were intercepted") == ["oper", "intercept"]
