@@ -170,6 +170,11 @@ def question_type(q: str) -> QuestionType:
         ),
         number=bool(
             re.search(r"\bhow (many|much)\b|\bwhat (percentage|share|amount|number|proportion)\b|\bhow large\b", ql)
+            or re.search(
+                r"\bin (dollars|euros|roubles|rubles)\b|\bwhat (was|is|were|are) .*\b(budget|cost|price|"
+                r"spending|expenditure|funding)\b",
+                ql,
+            )
         ),
         source=bool(
             re.search(
@@ -195,7 +200,11 @@ def question_type(q: str) -> QuestionType:
         ),
         who_is=bool(
             re.search(r"^who (is|was|were|are)\b(?! (cited|quoted|credited|the source|the author))", ql)
-            or re.search(r"^(?:which|what) (official|person|leader|minister|president|commander|general)\b", ql)
+            or re.search(
+                r"^(?:which|what) (?:\w+ )?(official|person|leader|minister|president|commander|general|diplomat|"
+                r"envoy|secretary)\b",
+                ql,
+            )
             or (
                 re.search(
                     r"^who (?!(?:is|was|are|were|has|have|had|did|does|do|makes? up|takes? part|took part|"
@@ -573,16 +582,16 @@ class Composer:
         ):
             return "no passage names the place"
         owned = _POSSESSIVE.search(question)  # "Who are Oliker's co-authors?": the role is what is owned
-        role = re.search(r"^who (?:is|was|were|are) (?:the |a |an )?(?:current )?([a-z\-]+)", question.lower())
+        role = re.search(
+            r"^(?:who (?:is|was|were|are) (?:the |a |an )?(?:current )?|(?:which|what) (?:\w+ )?)([a-z\-]+)",
+            question.lower(),
+        )
         role_word = owned.group(2) if owned and qt.who_is else role.group(1) if role else ""
-        if (
-            qt.who_is
-            and not qt.bibliographic
-            and not any(
-                self._about(question, c) and (not role_word or role_word[:5] in c.cand.text.lower()) for c in chosen
-            )
+        if qt.who_is and not any(
+            (qt.bibliographic or self._about(question, c)) and (not role_word or role_word[:5] in c.cand.text.lower())
+            for c in chosen
         ):
-            return "no passage says who"
+            return "no passage says who"  # a question about a work's people needs the role named too
         if not any(self._about(question, c, act=False, slack=1) for c in chosen):
             return "no passage is about all the names asked about"
         return ""
