@@ -95,3 +95,16 @@ def test_polite_wrappers_and_follow_ups():
 
 def test_content_words_are_stemmed_without_stop_words():
     assert content_words("The operations were intercepted") == ["oper", "intercept"]
+
+
+def test_money_and_role_questions_are_typed():
+    assert question_type("What was the alliance's spending in 2018, in euros?").number
+    assert question_type("Which Armenian minister signed the charter?").who_is
+    assert not question_type("Who makes up the rapid reaction forces?").who_is
+
+
+def test_entities_skip_sentence_openers_and_contractions(assistant):
+    names = assistant.composer.entities
+    assert names("I've read that Russia pays for most of it. Is that right?") == ["Russia"]
+    assert names("Not counting Russia, how many members are in Central Asia?") == ["Russia", "Central Asia"]
+    assert "CSTO" not in names("When was the CSTO established?")  # the corpus's ubiquitous name
