@@ -10,4 +10,5 @@ python -m pytest -p no:cacheprovider -q -rfEs tests
 export CSTO_QA_DATA_DIR="$(mktemp -d)"
 csto-qa index --quiet
 csto-qa eval --out artifacts/eval --check                                    # the gated set
-csto-qa eval --dataset eval/heldout.jsonl --out artifacts/eval-heldout --no-baseline   # reported, not gated
+csto-qa eval --dataset eval/heldout.jsonl --out artifacts/eval-heldout --no-baseline     # reported, not gated
+csto-qa eval --dataset eval/heldout2.jsonl --out artifacts/eval-heldout2 --no-baseline   # reported, not gated
