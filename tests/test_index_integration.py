@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import chromadb
@@ -38,9 +37,8 @@ def test_build_writes_every_passage_once(built_settings):
 
 def test_noop_rebuild_changes_nothing(index_copy):
     before = read_state(index_copy)
-    t0 = time.perf_counter()
-    report = build_index(index_copy, progress=False)
-    assert not report.changed and time.perf_counter() - t0 < 2.0
+    report = build_index(index_copy, progress=False)  # its speed is measured by scripts/bench.py, not here
+    assert not report.changed and report.embedded == 0
     assert read_state(index_copy) == before
 
 
