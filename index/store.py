@@ -337,12 +337,13 @@ def _previous_vectors(
 def _drop_unreferenced(client: Any, settings: Settings, base: str, keep: set[str], keep_dirs: set[str]) -> None:
     """Delete collections of this store's prefix and generation folders no state refers to (left by killed builds)."""
     prefix = f"{base}-g"
-    referenced = set(keep)
+    referenced, keep_dirs = set(keep), set(keep_dirs)
     for state_file in settings.data_dir.glob("state*.json"):
         try:
-            referenced.add(json.loads(state_file.read_text())["collection"])
-            keep_dirs = keep_dirs | {json.loads(state_file.read_text())["gen_dir"]}
-        except (ValueError, KeyError, OSError):
+            state = json.loads(state_file.read_text())
+            referenced.add(state["collection"])
+            keep_dirs.add(state["gen_dir"])
+        except (ValueError, KeyError, OSError, TypeError):
             continue
     for col in client.list_collections():
         col_name = col.name if hasattr(col, "name") else str(col)
