@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     bm25_k: int = Field(default=12, ge=1, le=100, description="Candidates from the BM25 retriever.")
     max_sentences: int = Field(default=3, ge=1, le=10, description="Most sentences in an extractive answer.")
     refusal_threshold: float = Field(
-        default=0.50,
+        default=0.35,
         ge=-1.0,
         le=1.0,
         description="Evidence score under which the assistant refuses (calibrated on the eval set's trade-off curve).",

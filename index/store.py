@@ -26,12 +26,13 @@ from typing import Any
 
 import numpy as np
 
+from index.acronyms import acronyms, gloss
 from index.article import split_sentences
 from index.errors import IndexCorruptError, IndexNotFoundError, StoreUnavailableError
 from index.settings import Settings
 from index.types import Passage, SourceEntry
 
-PARSER_VERSION = "9"  # bump when parsing or chunking changes what passages are produced
+PARSER_VERSION = "10"  # bump when parsing or chunking changes what passages are produced
 _EMBED_KEYS = ("section", "subsection")
 
 
@@ -235,11 +236,12 @@ def build_index(
     for n in nodes:
         n.embedding = old_vectors[n.node_id]
 
+    table = acronyms([p.text for p in corpus.passages if p.kind == "article"])
     sent_rows, sent_texts = [], []
     for p in corpus.passages:
         for s, e in passage_sentences(p):
             sent_rows.append((p.id, s, e))
-            sent_texts.append(p.text[s:e])
+            sent_texts.append(gloss(p.text[s:e], table))  # "The SCO is ..." embedded with its long form
     sent_keys = [_sha(t)[:20] for t in sent_texts]
     missing = [i for i, k in enumerate(sent_keys) if k not in old_sentences]
     step(f"embedding {len(missing)} sentences ({len(sent_keys) - len(missing)} reused)")

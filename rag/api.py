@@ -19,7 +19,8 @@ from rag.types import Answer, CitingPassage, ScoredPassage, SourceView
 REFUSAL = "The indexed sources don't say {topic}. The closest passages are listed below."
 _ANAPHORA = re.compile(
     r"\b(it|its|they|them|their|he|she|his|her|these|those|the same|the operation|the organi[sz]ation|"
-    r"the alliance|the exercise|the drill)\b|^(and|but|what about|how about|also)\b",
+    r"the alliance|the exercise|the drill)\b|^(and|but|what about|how about|also)\b|"
+    r"\b(?:is|was|were|are|did|does|do|has|have|about|of|for|with|from|behind|after|before) (?:that|this)\b",
     re.I,
 )
 

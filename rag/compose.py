@@ -161,6 +161,10 @@ _ATTRIBUTION_VERBS = (
 )
 
 
+# the article itself ("per the paper", "in this article", "the paper says"), not a work it cites
+_SELF_REFERENCE = re.compile(r"\b(?:the|this) (?:paper|article|text|piece)\b(?! by\b)")
+
+
 def question_type(q: str) -> QuestionType:
     """Classify a question by its wording (general rules, no per-question cases)."""
     ql = q.lower()
@@ -169,7 +173,11 @@ def question_type(q: str) -> QuestionType:
             re.search(r"(?:^|[,;:] |\band )when\b|\b(?:what|which|in what) year\b|\b(?:what|which|on what) date\b", ql)
         ),
         number=bool(
-            re.search(r"\bhow (many|much)\b|\bwhat (percentage|share|amount|number|proportion)\b|\bhow large\b", ql)
+            re.search(
+                r"\bhow (many|much)\b|\bwhat (percentage|share|amount|number|proportion|fraction|portion)\b|"
+                r"\bhow (large|big)\b",
+                ql,
+            )
             or re.search(
                 r"\bin (dollars|euros|roubles|rubles)\b|\bwhat (was|is|were|are) .*\b(budget|cost|price|"
                 r"spending|expenditure|funding)\b",
@@ -193,7 +201,9 @@ def question_type(q: str) -> QuestionType:
         reason=bool(re.search(r"\bwhy\b|\bhow does\b|\bhow do\b|\breasons?\b|\bexplain\b", ql)),
         where=bool(
             re.search(
-                r"(?:^|[,;:] |\band )where (?:is|was|are|were|did|does|do)\b|\bin which (city|country|town|place)\b"
+                r"(?:^|[,;:] |\band )where (?:is|was|are|were|did|does|do)\b"
+                r"(?!.*\b(?:come|comes|came|stem|stems) from\b)"  # "where does it come from": its origin
+                r"|\bin which (city|country|town|place)\b"
                 r"|^which (city|country|town|place)\b|\blocated\b|\bheadquartered\b",
                 ql,
             )
@@ -217,10 +227,10 @@ def question_type(q: str) -> QuestionType:
         ),
         bibliographic=bool(
             re.search(
-                r"\bpublish|\bjournal\b|\btitle\b|\bbibliograph|\bpublisher\b|\bvolume\b|"
+                r"\bpublish|\bjournal\b|\btitle\b|\bbibliograph|\bpublisher\b|\bvolume\b|\breferences\b|"
                 r"\bwhat did \w+ (write|publish)\b|\burl\b|\bwhere (was|is|did) .* (published|appear)|"
                 r"\b(piece|paper|book|chapter|monograph|report|volume)\b",
-                ql,
+                _SELF_REFERENCE.sub(" ", ql),
             )
         ),
     )
@@ -378,6 +388,33 @@ _SLOT_WORDS = frozenset(
         "off",
         "exact",
         "actual",
+        # light words of idioms and paraphrase: "come on board", "turn sour", "in the same way", "a slice of"
+        "board",
+        "part",
+        "place",
+        "role",
+        "turn",
+        "way",
+        "same",
+        "kind",
+        "sort",
+        "type",
+        "thing",
+        "big",
+        "slice",
+        "bit",
+        "lot",
+        "overal",
+        "realli",
+        "ever",
+        "far",
+        "paper",
+        "text",
+        "anti",  # prefixes split off a hyphenated word: "anti-narcotics"
+        "non",
+        "multi",
+        "pre",
+        "post",
     ]
 )
 
@@ -388,11 +425,40 @@ def _stem_prefix(word: str) -> str:
     return word[:5] if len(word) > 5 else word[:4]
 
 
+# a capital stands for its state and back ("Washington paid", "Minsk's view"): general knowledge, not the corpus's
+_CAPITALS = {
+    "washington": "United States|US|USA|America",
+    "moscow": "Russia|Russian Federation",
+    "minsk": "Belarus",
+    "tashkent": "Uzbekistan",
+    "yerevan": "Armenia",
+    "astana": "Kazakhstan",
+    "nur-sultan": "Kazakhstan",
+    "bishkek": "Kyrgyzstan",
+    "dushanbe": "Tajikistan",
+    "baku": "Azerbaijan",
+    "tbilisi": "Georgia",
+    "beijing": "China",
+    "kabul": "Afghanistan",
+    "tehran": "Iran",
+    "islamabad": "Pakistan",
+    "brussels": "NATO|European Union|EU",
+}
+_ALIASES: dict[str, str] = {}
+for _capital, _states in _CAPITALS.items():
+    _ALIASES[_capital] = _states
+    for _state in _states.split("|"):
+        _ALIASES[_state.lower()] = (_ALIASES.get(_state.lower(), "") + "|" + _capital.title()).strip("|")
+
+
 def _named_in(entity: str, context: str, original: str) -> bool:
-    """True when the (lower-cased) context names the entity: in full, by a long word of it, or by its acronym."""
+    """True when the (lower-cased) context names the entity: in full, by a long word of it, by its acronym, or
+    (a capital or its state) by the other name."""
     head = entity.lower()
     long_words = [w for w in re.split(r"[\s\-]+", head) if len(w) >= 5]
     if head in context or (long_words and all(w[:5] in context for w in long_words)):
+        return True
+    if head in _ALIASES and re.search(rf"\b(?:{_ALIASES[head]})\b", original):
         return True
     initials = "".join(w[0] for w in entity.split() if w[0].isupper())
     if len(initials) >= 3 and re.search(rf"\b{initials.lower()}\b", context):
@@ -424,7 +490,11 @@ def _possessor_mismatch(question: str, sentence: str, known: set[str]) -> bool:
                 and w.lower() != owner.lower()
                 and not sentence.startswith(w)
             ]
-            if names and owner.lower() not in sentence[max(0, m.start() - 40) : m.start()].lower():
+            if (
+                names
+                and owner.lower() in known
+                and owner.lower() not in sentence[max(0, m.start() - 40) : m.start()].lower()
+            ):
                 return True
     return False
 
@@ -461,6 +531,10 @@ def _counts(noun: str, sentence: str) -> bool:
     return False
 
 
+# "how many years after X did Y", "how long between X and Y": answered by the two dates
+_YEARS_BETWEEN = re.compile(r"\bhow (?:many (?:years|months|decades)|long)\b.*\b(?:after|before|between|since)\b", re.I)
+
+
 def numbers_in(text: str) -> set[str]:
     """The digit sequences of a text."""
     return set(re.findall(r"\d+", text))
@@ -474,6 +548,8 @@ class Composer:
         self.max_sentences = max_sentences
         self.refusal_threshold = refusal_threshold
         self._by_passage: dict[str, list[int]] = {}
+        self._spans: dict[str, list[tuple[int, int]]] = {}
+        self._contexts: dict[tuple[str, int], str] = {}
         for i, pid in enumerate(handle.sentence_pids):
             self._by_passage.setdefault(pid, []).append(i)
         article = [
@@ -489,6 +565,10 @@ class Composer:
                 counts[name] = counts.get(name, 0) + 1
         self.ubiquitous = {n for n, c in counts.items() if c >= len(article) / 3}  # e.g. "csto"
         self.known_names = {n for n in counts if " " not in n}
+        about = next((p.text for p in handle.passages.values() if p.section == "About the author"), "")
+        byline = re.match(r"About the author: (.+?) —", about)
+        # "according to Lacroix": the article's own author is not a name its sentences must contain
+        self.author = byline.group(1).split()[-1].lower() if byline else ""
         self._citing: dict[str, list[str]] = {}
         for p in handle.passages.values():
             if p.kind == "article":
@@ -525,6 +605,8 @@ class Composer:
         """Score every candidate for this question (`focus`: the follow-up's own vector, averaged in)."""
         qt = question_type(question)
         qwords = set(content_words(question))
+        names = self.entities(question)
+        qnums = numbers_in(question)
         out = []
         for c in cands:
             sem = float(np.dot(qvec, c.vector))
@@ -546,6 +628,11 @@ class Composer:
                 bonus += 0.1 if items >= 3 else 0.04 if items >= 2 else 0.0
             if c.passage.kind == "source_card":
                 bonus += 0.08 if qt.bibliographic else -0.1
+            if names:  # a sentence (with its pronouns' antecedents) naming what the question names
+                context = self._context(c)
+                bonus += 0.08 * sum(_named_in(n, context, c.passage.text) for n in names) / len(names)
+            if qnums and qnums <= numbers_in(text):
+                bonus += 0.06  # "the 2016 news item": the sentence that states the question's own figure
             if text.rstrip("”\"' ").endswith("?") and not re.search(r"\bquestions?\b", question, re.I):
                 bonus -= 0.2  # the article's own rhetorical questions never answer one
             score = rank_sem + 0.35 * overlap + 0.06 / (1 + c.rank) + bonus
@@ -565,11 +652,15 @@ class Composer:
         qt = question_type(question)
         head = _counted_noun(question)
         act = not qt.bibliographic  # a question about a cited work's title is about the work, not an act
-        years_asked = head in ("years", "year")  # "how many years after ...": the years stated are the answer
-        if qt.number and not any(
-            (bool(_YEAR.search(c.cand.text)) if years_asked else quantity_in(c.cand.text))
-            and self._about(question, c, act=act)
-            and (years_asked or not head or _counts(head, c.cand.text))
+        if _YEARS_BETWEEN.search(question):  # "how many years after X did Y": each named thing must be dated
+            dated = [c for c in chosen if _YEAR.search(_unparenthesised(c.cand))]
+            names = self.entities(question)
+            if not dated or not all(
+                any(_named_in(n, self._context(c.cand), c.cand.passage.text) for c in dated) for n in names
+            ):
+                return "no passage dates both"
+        elif qt.number and not any(
+            quantity_in(c.cand.text) and self._about(question, c, act=act) and (not head or _counts(head, c.cand.text))
             for c in chosen
         ):
             return "no passage states that quantity"
@@ -610,16 +701,16 @@ class Composer:
     def _about(self, question: str, s: Scored, act: bool = True, slack: int = 0) -> bool:
         """True when the sentence (with the two before it, for pronouns) names every entity of the question and
         shares with it at least one other content word (the asked-about act: joined, established, intercepted)."""
-        spans = [sp for sp in passage_spans(s.cand.passage) if sp[1] <= s.cand.end]
-        context = s.cand.passage.text[spans[-3][0] if len(spans) >= 3 else 0 : s.cand.end].lower()
-        context = re.sub(r"['’]s\b", "", context)
+        context = self._context(s.cand)
         entities = self.entities(question)
         absent = [e for e in entities if not _named_in(e, context, s.cand.passage.text)]
         compound = re.search(r",? and (?:is|are|was|were|does|do|did|what|which|how|where|who|when|why)\b", question)
         unknown = [e for e in absent if e.lower() not in self.known_names]
         if len(absent) > (slack if len(entities) >= 2 else 0) or (unknown and not compound):
             return False  # a name the corpus never uses ("ISBN") is never excused
-        if _possessor_mismatch(question, s.cand.text, self.known_names):
+        entry = self.handle.entries.get(s.cand.passage.source_key or "")
+        owners = {a.split(",")[0].strip().lower() for a in entry.authors} if entry else set()
+        if _possessor_mismatch(question, s.cand.text, self.known_names - owners):  # "Allison's comparison": her card
             return False
         if not act:
             return True
@@ -630,6 +721,18 @@ class Composer:
         said = " ".join(content_words(s.cand.text))
         return not asked or sum(_stem_prefix(w) in said for w in asked) * 2 >= len(asked)
 
+    def _context(self, c: Candidate) -> str:
+        """The sentence with the two before it (for its pronouns), lower-cased, possessive 's dropped."""
+        key = (c.passage.id, c.start)
+        if key not in self._contexts:
+            spans = self._spans.get(c.passage.id)
+            if spans is None:
+                spans = self._spans[c.passage.id] = passage_spans(c.passage)
+            before = [sp for sp in spans if sp[1] <= c.end]
+            context = c.passage.text[before[-3][0] if len(before) >= 3 else 0 : c.end].lower()
+            self._contexts[key] = re.sub(r"['’]s\b", "", context)
+        return self._contexts[key]
+
     def entities(self, question: str) -> list[str]:
         """Capitalised names in the question, without question words and the corpus's ubiquitous names."""
         out = []
@@ -637,7 +740,7 @@ class Composer:
             words = [
                 re.sub(r"['’]s$", "", w)
                 for w in m.group(0).split()
-                if w not in _NOT_ENTITY
+                if re.sub(r"['’]s$", "", w) not in _NOT_ENTITY
                 and re.sub(r"['’]s$", "", w).lower() not in self.ubiquitous
                 and not re.match(r"^[A-Z][a-z]?['’][a-z]+$", w)  # I've, We're
             ]
@@ -652,6 +755,8 @@ class Composer:
             name = " ".join(words)
             if len(words) == 1 and _DEMONYM.match(name) and name.lower() not in self.known_names:
                 continue  # "Russian", "Kazakh": a description, not a name the answer must contain
+            if name.lower() == self.author and not question_type(question).bibliographic:
+                continue
             if name and name.lower() not in self.ubiquitous:
                 out.append(name)
         return out
@@ -678,7 +783,8 @@ class Composer:
                 break
             if not self._redundant(s, chosen):
                 chosen.append(s)
-        slot = quantity_in if qt.number else (lambda t: bool(_YEAR.search(t))) if qt.when else None
+        dated = qt.when or _YEARS_BETWEEN.search(question) is not None
+        slot = (lambda t: bool(_YEAR.search(t))) if dated else quantity_in if qt.number else None
         if slot and not any(slot(c.cand.text) for c in chosen):
             extra = next(
                 (

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from index.acronyms import acronyms, expand
 from index.store import IndexHandle
 from rag.types import ScoredPassage
 
@@ -57,6 +58,7 @@ class HybridRetriever:
         self.bm25 = BM25Retriever.from_persist_dir(str(handle.bm25_dir))
         self.bm25.similarity_top_k = min(s.bm25_k, len(handle.passages))
         self.sentences = sentence_retriever(handle, s.dense_k)
+        self.acronyms = acronyms([p.text for p in handle.passages.values() if p.kind == "article"])  # as at build
         self.fusion = QueryFusionRetriever(
             [self.dense, self.bm25, self.sentences],
             mode=FUSION_MODES.RECIPROCAL_RANK,
@@ -68,14 +70,15 @@ class HybridRetriever:
 
     def embed_query(self, text: str) -> np.ndarray:
         """The normalised query vector."""
-        return np.asarray(self.embedder.get_query_embedding(text), dtype=np.float32)
+        return np.asarray(self.embedder.get_query_embedding(expand(text, self.acronyms)), dtype=np.float32)
 
     def retrieve(self, text: str, vector: np.ndarray | None = None, k: int | None = None) -> list[ScoredPassage]:
         """Fused ranking of passages for a query (the vector is computed when not given)."""
         from llama_index.core.schema import QueryBundle
 
         vec = self.embed_query(text) if vector is None else vector
-        hits = self.fusion.retrieve(QueryBundle(query_str=text, embedding=vec.tolist()))
+        bundle = QueryBundle(query_str=expand(text, self.acronyms), embedding=vec.tolist())  # BM25 reads the words
+        hits = self.fusion.retrieve(bundle)
         out: list[ScoredPassage] = []
         for node in hits:
             passage = self.handle.passages.get(node.node.node_id)

@@ -108,3 +108,32 @@ def test_entities_skip_sentence_openers_and_contractions(assistant):
     assert names("I've read that Russia pays for most of it. Is that right?") == ["Russia"]
     assert names("Not counting Russia, how many members are in Central Asia?") == ["Russia", "Central Asia"]
     assert "CSTO" not in names("When was the CSTO established?")  # the corpus's ubiquitous name
+
+
+def test_paraphrase_rules():
+    assert question_type("How big a slice of NATO's budget did Washington pay?").number
+    assert not question_type("How big a slice of NATO's budget did Washington pay, per the paper?").bibliographic
+    assert question_type("What is the Weitz monograph called?").bibliographic
+    assert question_type("Which year is the Charter dated in the references?").bibliographic
+    assert not question_type("What is Armenia's nickname, and where does it come from?").where
+    assert question_type("And where was it held?").where
+
+
+def test_capitals_stand_for_their_states():
+    text = "in 2017, the US contributed 51.1% of the overall NATO budget"
+    assert _named_in("Washington", text.lower(), text)
+    moscow = "It is easier for Moscow to navigate distinct foreign policy concerns"
+    assert _named_in("Russia", moscow.lower(), moscow)
+    assert not _named_in("Washington", "we asked us".lower(), "we asked us")  # "us" the pronoun is not the US
+
+
+def test_this_and_that_mark_a_follow_up():
+    history = [{"role": "user", "content": "What is Operation Nayemnik?"}, {"role": "assistant", "content": "…"}]
+    assert retrieval_query("When was that launched?", history, 2).startswith("What is Operation Nayemnik?")
+
+
+def test_entities_drop_what_s_and_the_article_author(assistant):
+    names = assistant.composer.entities
+    assert names("What's nikitina's 2012 article called?") == []
+    assert names("According to Lacroix, when did the SCO come into force?") == ["SCO"]
+    assert "Lacroix" in names("What did Lacroix publish in 2016 and in which journal?")

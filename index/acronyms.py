@@ -1,0 +1,46 @@
+"""Acronyms the article defines ("Shanghai Cooperation Organization (SCO)"), so that a question using one form
+finds text using the other: BM25 gets both forms, and sentence vectors are computed with the long forms glossed."""
+
+from __future__ import annotations
+
+import re
+
+_DEFINED = re.compile(r"((?:[A-Z][\w\-’']+\s+(?:(?:of|on|and|the|for)\s+)?)+[A-Z][\w\-’']+)\s+\(([A-Z]{2,6})\)")
+
+
+def acronyms(texts: list[str]) -> dict[str, str]:
+    """Acronyms the corpus defines, "Shanghai Cooperation Organization (SCO)" -> {"SCO": "Shanghai ..."}: the
+    initials of the long form's capitalised words must spell the acronym; one named in a third of the texts or
+    more (the corpus's subject) is left out."""
+    table: dict[str, str] = {}
+    for text in texts:
+        for m in _DEFINED.finditer(text):
+            words = m.group(1).split()
+            for i in range(len(words)):  # "the CSTO's Collective Rapid Reaction Forces (CRRF)": longest fit
+                initials = "".join(w[0] for w in words[i:] if w[0].isupper())
+                if initials == m.group(2):
+                    table.setdefault(m.group(2), " ".join(words[i:]))
+                    break
+    common = {a for a in table if sum(bool(re.search(rf"\b{a}\b", t)) for t in texts) >= len(texts) / 3}
+    return {a: long for a, long in table.items() if a not in common}  # "CSTO" is in every other passage
+
+
+def expand(query: str, table: dict[str, str]) -> str:
+    """The query with each defined acronym's long form added, and each long form's acronym (for BM25)."""
+    extra = []
+    for short, long in table.items():
+        if re.search(rf"\b{short}\b", query) and long.lower() not in query.lower():
+            extra.append(long)
+        elif long.lower() in query.lower() and not re.search(rf"\b{short}\b", query):
+            extra.append(short)
+    return " ".join([query, *extra])
+
+
+def gloss(sentence: str, table: dict[str, str]) -> str:
+    """The text to embed for a sentence: itself, plus the long form of each defined acronym it uses bare."""
+    extra = [
+        long
+        for short, long in table.items()
+        if re.search(rf"\b{short}\b", sentence) and long.lower() not in sentence.lower()
+    ]
+    return f"{sentence} ({'; '.join(extra)})" if extra else sentence
