@@ -72,12 +72,42 @@ def user_turns(history: History) -> list[str]:
     return turns
 
 
+def last_answer(history: History) -> str:
+    """The assistant's last reply in the history ('' when there is none)."""
+    for item in reversed(list(history or [])):
+        if isinstance(item, dict):
+            if item.get("role") == "assistant" and isinstance(item.get("content"), str):
+                return str(item["content"])
+        elif isinstance(item, list | tuple) and len(item) > 1 and isinstance(item[1], str):
+            return item[1]
+    return ""
+
+
+_NAME_RUN = re.compile(r"(?<![\w])[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)*")
+
+
+def answer_names(text: str, limit: int = 3) -> list[str]:
+    """The first few names of a reply ("Operation Kanal", "Nayemnik"), without capitals that only open a
+    sentence: what a follow-up's "it" most likely refers to."""
+    text = re.sub(r"\[\d+\]|\([^()]*\)", " ", text.replace("*", ""))  # no markers, no cited authors
+    out: list[str] = []
+    for m in _NAME_RUN.finditer(text):
+        opens = m.start() == 0 or re.search(r"[.!?:]\s*$", text[: m.start()]) is not None
+        name = m.group(0).split(maxsplit=1)[1] if opens and " " in m.group(0) else "" if opens else m.group(0)
+        if name and name not in out:
+            out.append(name)
+        if len(out) >= limit:
+            break
+    return out
+
+
 def retrieval_query(question: str, history: History, turns: int) -> str:
-    """The question, preceded by the previous user turn(s) when it is an elliptical follow-up."""
+    """The question, preceded by the previous user turn(s) and the names the last reply opened with, when it is
+    an elliptical follow-up."""
     previous = user_turns(history)[-turns:] if turns else []
     names = [w for w in question.split()[1:] if w[:1].isupper()]
     if previous and (_ANAPHORA.search(question) or (len(content_words(question)) <= 2 and not names)):
-        return " ".join([*previous, question])
+        return " ".join([*previous, *answer_names(last_answer(history)), question])
     return question
 
 

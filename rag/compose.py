@@ -186,7 +186,8 @@ def question_type(q: str) -> QuestionType:
         ),
         source=bool(
             re.search(
-                r"\bwho\b|\bwhich (source|author|work|scholar|analyst)\b|\bcites?\b|\baccording to\b|"
+                r"\bwho\b|\b(?:which|what) (source|author|work|scholar|analyst|researcher|academic|expert|writer|"
+                r"commentator|specialist|critic|study|studies)\b|\bcites?\b|\baccording to\b(?! the (?:article|paper))|"
                 r"\bwhat (source|work)\b|\bpage\b|\bargues?\b|\bcontends?\b|\bwhose\b",
                 ql,
             )
@@ -198,7 +199,13 @@ def question_type(q: str) -> QuestionType:
                 ql,
             )
         ),
-        reason=bool(re.search(r"\bwhy\b|\bhow does\b|\bhow do\b|\breasons?\b|\bexplain\b", ql)),
+        reason=bool(
+            re.search(
+                r"\bwhy\b|\bhow does\b|\bhow do\b|\breasons?\b|\bexplain\b|\bcase for\b|"
+                r"\bwhat (?:good|use) (?:is|are)\b|\bthe point of\b|\bjustif",
+                ql,
+            )
+        ),
         where=bool(
             re.search(
                 r"(?:^|[,;:] |\band )where (?:is|was|are|were|did|does|do)\b"
@@ -342,7 +349,8 @@ def quantity_in(text: str) -> bool:
 # stems of words that name the slot a question asks to fill, not the act it asks about
 _CARRY_ON = re.compile(
     r"(?:It|Its|They|Their|This|These|Those|Such|He|She|His|Her|For instance|For example|Firstly|Concurrently|"
-    r"On the one hand|In totality|All (?:CSTO )?member states)\b"
+    r"On the one hand|In totality|All (?:CSTO )?member states|Instances of|Examples of|In particular|Specifically|"
+    r"Namely)\b"
 )
 _LEANS_BACK = re.compile(
     r"(?:This|These|That|Those|It|Its|They|Their|Such|On the contrary|However|Therefore|Thus|As a result|"
@@ -465,7 +473,8 @@ def _named_in(entity: str, context: str, original: str) -> bool:
         return True  # "Shanghai Cooperation Organization" is "SCO" in the text
     if entity.isupper() and 2 <= len(entity) <= 6:  # "SCO" spelled out in the text
         runs = re.findall(r"(?:[A-Z][a-z]+(?:\s+(?:of|on|and|the|for)\s+|\s+))+[A-Z][a-z]+", original)
-        return any("".join(w[0] for w in r.split() if w[0].isupper()) == entity for r in runs)
+        # "UN" in "United Nations Office on Drugs and Crime": an acronym may open a longer name's initials
+        return any("".join(w[0] for w in r.split() if w[0].isupper()).startswith(entity) for r in runs)
     return False
 
 
@@ -604,7 +613,7 @@ class Composer:
     ) -> list[Scored]:
         """Score every candidate for this question (`focus`: the follow-up's own vector, averaged in)."""
         qt = question_type(question)
-        qwords = set(content_words(question))
+        qwords = set(content_words(question)) - set(content_words(self.author))  # "Who does Lacroix rely on"
         names = self.entities(question)
         qnums = numbers_in(question)
         out = []
@@ -628,6 +637,8 @@ class Composer:
                 bonus += 0.1 if items >= 3 else 0.04 if items >= 2 else 0.0
             if c.passage.kind == "source_card":
                 bonus += 0.08 if qt.bibliographic else -0.1
+                if qt.bibliographic and c.start == 0:
+                    bonus += 0.05  # the entry as printed: title, journal, issue, pages, publisher, date and URL
             if names:  # a sentence (with its pronouns' antecedents) naming what the question names
                 context = self._context(c)
                 bonus += 0.08 * sum(_named_in(n, context, c.passage.text) for n in names) / len(names)

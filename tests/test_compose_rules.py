@@ -137,3 +137,18 @@ def test_entities_drop_what_s_and_the_article_author(assistant):
     assert names("What's nikitina's 2012 article called?") == []
     assert names("According to Lacroix, when did the SCO come into force?") == ["SCO"]
     assert "Lacroix" in names("What did Lacroix publish in 2016 and in which journal?")
+
+
+def test_follow_ups_carry_the_names_the_last_reply_opened_with():
+    from rag.api import answer_names
+
+    assert answer_names("Yes. It has an operation called Nayemnik (Mercenary) aimed at bases.") == ["Nayemnik"]
+    assert answer_names("Very: it is the second-most influential member (de Haas, p. 5).") == []
+    history = [
+        {"role": "user", "content": "What's the CSTO's best-known success story?"},
+        {"role": "assistant", "content": "The article points to Operation Kanal, an anti-narcotics operation."},
+    ]
+    assert "Operation Kanal" in retrieval_query("Does it work with countries outside the bloc?", history, 2)
+    assert question_type("Critics call the exercises pointless. What's the case for them?").reason
+    assert question_type("Which researcher concluded that members don't stand together?").source
+    assert not question_type("According to the article, when did the SCO come into force?").source
