@@ -60,7 +60,7 @@ def _article_passages(
     fm = article.front_matter
     front_text = (  # the header block, rendered as sentences a reader can quote
         f"The article “{article.title.title()}” is by {article.author.title()}. "
-        f"It was published in the {article.journal.title()}, {article.issue.title()}, ISSN {article.issn}. "
+        f"It was published in the {article.journal.title()}, {article.issue.title()}, ISSN: {article.issn}. "
         f"Its key words are {', '.join(article.keywords)}."
     )
     passages.append(

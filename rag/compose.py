@@ -670,7 +670,8 @@ class Composer:
                 any(_named_in(n, self._context(c.cand), c.cand.passage.text) for c in dated) for n in names
             ):
                 return "no passage dates both"
-        elif qt.number and not any(
+            return ""  # each named thing has its dated sentence
+        if qt.number and not any(
             quantity_in(c.cand.text) and self._about(question, c, act=act) and (not head or _counts(head, c.cand.text))
             for c in chosen
         ):
@@ -744,6 +745,10 @@ class Composer:
             self._contexts[key] = re.sub(r"['’]s\b", "", context)
         return self._contexts[key]
 
+    def _names(self, name: str, c: Candidate) -> bool:
+        """Whether the sentence (with its pronouns' antecedents) names this entity."""
+        return _named_in(name, self._context(c), c.passage.text)
+
     def entities(self, question: str) -> list[str]:
         """Capitalised names in the question, without question words and the corpus's ubiquitous names."""
         out = []
@@ -807,6 +812,24 @@ class Composer:
             )
             if extra is not None:
                 chosen = [*chosen[: limit - 1], extra]
+        if _YEARS_BETWEEN.search(question):  # "how many years after X did Y": a dated sentence for each of them
+            for name in self.entities(question):
+                if any(slot and slot(c.cand.text) and self._names(name, c.cand) for c in chosen):
+                    continue
+                extra = next(
+                    (
+                        s
+                        for s in scored
+                        if s.score >= scored[0].score - 0.35
+                        and slot
+                        and slot(_unparenthesised(s.cand))
+                        and self._names(name, s.cand)
+                        and not self._redundant(s, chosen)
+                    ),
+                    None,
+                )
+                if extra is not None:
+                    chosen.append(extra)
         answered = slot is not None and slot(scored[0].cand.text)  # a date or number question already answered
         for neighbour in [] if answered else self._continuation(scored[0], scored, reason=qt.reason):
             if not self._redundant(neighbour, chosen):

@@ -152,3 +152,12 @@ def test_follow_ups_carry_the_names_the_last_reply_opened_with():
     assert question_type("Critics call the exercises pointless. What's the case for them?").reason
     assert question_type("Which researcher concluded that members don't stand together?").source
     assert not question_type("According to the article, when did the SCO come into force?").source
+
+
+def test_years_between_questions_need_a_date_for_each_named_thing(assistant):
+    answer = assistant.ask(
+        "How many years passed between the ratification of the Tashkent Treaty and the establishment of the "
+        "Collective Rapid Reaction Forces?"
+    )
+    assert not answer.refused
+    assert "1992" in answer.text and "2009" in answer.text
