@@ -165,6 +165,10 @@ _ATTRIBUTION_VERBS = (
 _SELF_REFERENCE = re.compile(r"\b(?:the|this) (?:paper|article|text|piece)\b(?! by\b)")
 
 
+_ROLES = r"official|person|leader|minister|president|commander|general|diplomat|envoy|secretary|head|chief|chair"
+_NAME_OF_ROLE = rf"\bname of (?:the |a |an |its )?(?:\w+ )?({_ROLES})\b"
+
+
 def question_type(q: str) -> QuestionType:
     """Classify a question by its wording (general rules, no per-question cases)."""
     ql = q.lower()
@@ -222,6 +226,7 @@ def question_type(q: str) -> QuestionType:
                 r"envoy|secretary)\b",
                 ql,
             )
+            or re.search(_NAME_OF_ROLE, ql)
             or (
                 re.search(
                     r"^who (?!(?:is|was|are|were|has|have|had|did|does|do|makes? up|takes? part|took part|"
@@ -540,6 +545,17 @@ def _counts(noun: str, sentence: str) -> bool:
     return False
 
 
+_MONEY_ASKED = re.compile(r"\bin (?:us )?(?:dollars|euros|roubles|rubles)\b|\bhow much money\b", re.I)
+_MONEY = re.compile(r"\$|\bdollars?\b|\beuros?\b|€|\brou?bles?\b|\bUSD\b", re.I)
+# what a work argues, finds or recommends: not in its bibliography card (stems cut as _stem_prefix cuts them)
+_CONTENT_ASKED = frozenset(
+    _stem_prefix(w)
+    for w in content_words(
+        "recommendations recommends argues argument arguments concludes conclusion conclusions findings finds "
+        "claims proposes proposals suggests suggestions contends thesis opinion opinions advice advises verdict "
+        "criticises critique predicts prediction predictions"
+    )
+)
 # "how many years after X did Y", "how long between X and Y": answered by the two dates
 _YEARS_BETWEEN = re.compile(r"\bhow (?:many (?:years|months|decades)|long)\b.*\b(?:after|before|between|since)\b", re.I)
 
@@ -671,11 +687,17 @@ class Composer:
             ):
                 return "no passage dates both"
             return ""  # each named thing has its dated sentence
+        money = _MONEY_ASKED.search(question) is not None  # "in dollars": a share or a tonnage is no answer
         if qt.number and not any(
-            quantity_in(c.cand.text) and self._about(question, c, act=act) and (not head or _counts(head, c.cand.text))
+            quantity_in(c.cand.text)
+            and self._about(question, c, act=act)
+            and (not head or _counts(head, c.cand.text))
+            and (not money or _MONEY.search(c.cand.text) is not None)
             for c in chosen
         ):
             return "no passage states that quantity"
+        if all(c.cand.passage.kind == "source_card" for c in chosen) and not self._card_can_answer(question, chosen):
+            return "the cited work's own text is not indexed"  # a card gives the entry, not what the work argues
         if qt.when and not any(_YEAR.search(c.cand.text) and self._about(question, c, act=act) for c in chosen):
             return "no passage dates it"
         if (
@@ -689,7 +711,16 @@ class Composer:
             r"^(?:who (?:is|was|were|are) (?:the |a |an )?(?:current )?|(?:which|what) (?:\w+ )?)([a-z\-]+)",
             question.lower(),
         )
-        role_word = owned.group(2) if owned and qt.who_is else role.group(1) if role else ""
+        named_role = re.search(_NAME_OF_ROLE, question.lower())  # "the name of the Kazakh president"
+        role_word = (
+            owned.group(2)
+            if owned and qt.who_is
+            else named_role.group(1)
+            if named_role
+            else role.group(1)
+            if role
+            else ""
+        )
         if qt.who_is and not any(
             (qt.bibliographic or self._about(question, c)) and (not role_word or role_word[:5] in c.cand.text.lower())
             for c in chosen
@@ -744,6 +775,13 @@ class Composer:
             context = c.passage.text[before[-3][0] if len(before) >= 3 else 0 : c.end].lower()
             self._contexts[key] = re.sub(r"['’]s\b", "", context)
         return self._contexts[key]
+
+    @staticmethod
+    def _card_can_answer(question: str, chosen: list[Scored]) -> bool:
+        """False when a question answered by bibliography cards only asks what the work argues, finds or
+        recommends (and the cards don't say it): a card holds the entry, not the work's content."""
+        cards = " ".join(content_words(" ".join(c.cand.text for c in chosen)))
+        return not any(_stem_prefix(w) in _CONTENT_ASKED and w[:5] not in cards for w in content_words(question))
 
     def _names(self, name: str, c: Candidate) -> bool:
         """Whether the sentence (with its pronouns' antecedents) names this entity."""

@@ -161,3 +161,13 @@ def test_years_between_questions_need_a_date_for_each_named_thing(assistant):
     )
     assert not answer.refused
     assert "1992" in answer.text and "2009" in answer.text
+
+
+def test_cards_do_not_answer_what_a_work_argues_and_money_needs_a_currency(assistant):
+    refused = assistant.ask("What policy recommendations does Weitz's monograph make to the US government?")
+    assert refused.refused and "not indexed" in refused.checks_failed
+    assert not assistant.ask("What's the full title of the Weitz monograph, and who published it?").refused
+    money = assistant.ask("What was NATO's total budget in 2017, in dollars?")
+    assert money.refused and money.checks_failed == "no passage states that quantity"
+    assert not assistant.ask("What share of NATO's budget did the US pay in 2017?").refused
+    assert question_type("What is the name of the Kazakh president who held talks?").who_is
