@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,54 @@ def sentence_retriever(handle: IndexHandle, top_k: int) -> Any:
     return SentenceMaxRetriever()
 
 
+# a question that names a part of the article ("the conclusion", "the introduction sets out", "overall verdict")
+_CUES = {
+    "end": re.compile(
+        r"\bconclu(?:sion|des?|ding)\b|\boverall\b|\bverdict\b|\ball things considered\b|\bbottom line\b|"
+        r"\bin the end\b|\bfinal (?:word|thought|remark|assessment)s?\b|\bway forward\b",
+        re.I,
+    ),
+    "start": re.compile(
+        r"\bintroduction\b|\bsets? out\b|\bresearch questions?\b|\bat the (?:start|outset|beginning)\b|"
+        r"\babstract\b|\bsummary\b|\baims? (?:of|to)\b",
+        re.I,
+    ),
+}
+
+
+def structure_retriever(handle: IndexHandle) -> Any:
+    """A llama-index retriever for questions naming a part of the article: the abstract and the Introduction
+    for "what does the introduction set out", the closing paragraphs for "the conclusion", "overall verdict";
+    nothing otherwise (reciprocal-rank fusion then leaves the other retrievers' ranking as it was)."""
+    from llama_index.core.retrievers import BaseRetriever
+    from llama_index.core.schema import NodeWithScore, QueryBundle
+
+    from index.store import to_node
+
+    body = sorted(
+        (
+            p
+            for p in handle.passages.values()
+            if p.kind == "article" and p.paragraph and p.section != "About the author"
+        ),
+        key=lambda p: p.start,
+    )
+    parts = {
+        "start": [p for p in body if p.section in ("Summary", "Introduction")],
+        "end": [p for p in body if p.section == body[-1].section][-2:][::-1] if body else [],
+    }
+
+    class StructureRetriever(BaseRetriever):
+        def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+            out: list[NodeWithScore] = []
+            for part, cue in _CUES.items():
+                if cue.search(query_bundle.query_str):
+                    out += [NodeWithScore(node=to_node(p), score=1.0 / (1 + i)) for i, p in enumerate(parts[part])]
+            return out
+
+    return StructureRetriever()
+
+
 class HybridRetriever:
     """Dense (ChromaVectorStore) + BM25 retrievers fused with llama-index's QueryFusionRetriever."""
 
@@ -60,7 +109,7 @@ class HybridRetriever:
         self.sentences = sentence_retriever(handle, s.dense_k)
         self.acronyms = acronyms([p.text for p in handle.passages.values() if p.kind == "article"])  # as at build
         self.fusion = QueryFusionRetriever(
-            [self.dense, self.bm25, self.sentences],
+            [self.dense, self.bm25, self.sentences, structure_retriever(handle)],
             mode=FUSION_MODES.RECIPROCAL_RANK,
             num_queries=1,
             use_async=False,

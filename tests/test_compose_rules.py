@@ -171,3 +171,11 @@ def test_cards_do_not_answer_what_a_work_argues_and_money_needs_a_currency(assis
     assert money.refused and money.checks_failed == "no passage states that quantity"
     assert not assistant.ask("What share of NATO's budget did the US pay in 2017?").refused
     assert question_type("What is the name of the Kazakh president who held talks?").who_is
+
+
+def test_questions_naming_a_part_of_the_article_reach_it(assistant):
+    closing = assistant.retrieve("All things considered, what is the author's overall verdict?")
+    last = max((p for p in assistant.handle.passages.values() if p.kind == "article"), key=lambda p: p.start)
+    assert last.id in [sp.passage.id for sp in closing[:5]]
+    opening = assistant.retrieve("Which research questions does the introduction set out?")
+    assert any(sp.passage.section == "Introduction" for sp in opening[:3])
