@@ -101,6 +101,13 @@ def answer_names(text: str, limit: int = 3) -> list[str]:
     return out
 
 
+def final_question(question: str) -> str:
+    """The last sentence of a question that opens with a premise ("Critics say X. What's the case for them?");
+    the question itself otherwise."""
+    parts = [p for p in re.split(r"(?<=[.!?])\s+(?=[A-Z])", question.strip()) if p]
+    return parts[-1] if len(parts) > 1 and len(content_words(parts[-1])) >= 1 else question
+
+
 def retrieval_query(question: str, history: History, turns: int) -> str:
     """The question, preceded by the previous user turn(s) and the names the last reply opened with, when it is
     an elliptical follow-up."""
@@ -151,9 +158,12 @@ class Assistant:
         t1 = time.perf_counter()
         retrieved = self.retriever.retrieve(query, vector=qvec)
         t2 = time.perf_counter()
-        focus = self.retriever.embed_query(q) if query != q else None  # a follow-up: its own words count too
+        final = final_question(q)
+        # a follow-up, or a premise then a question ("Critics say X. What's the case for them?"): its own words count
+        focus = self.retriever.embed_query(q if query != q else final) if query != q or final != q else None
+        topic = self._topic_names(history) if query != q else None
         scored = self.composer.score(
-            q if focus is not None else query, qvec, self.composer.candidates(retrieved), focus=focus
+            q if focus is not None else query, qvec, self.composer.candidates(retrieved), focus=focus, topic=topic
         )
         strength = self.composer.evidence(scored)
         shown = retrieved[: top_k or self.settings.top_k]
@@ -201,6 +211,12 @@ class Assistant:
                 update={"text": render(part, question_type(answer.question).source), "citations": part}
             )
         yield answer
+
+    def _topic_names(self, history: History) -> list[str]:
+        """What a follow-up is about: the names of the previous question and those the last reply opened with."""
+        previous = user_turns(history)[-1:]
+        names = self.composer.entities(core_question(previous[0])) if previous else []
+        return list(dict.fromkeys([*names, *answer_names(last_answer(history))]))
 
     def passage(self, passage_id: str) -> Passage | None:
         """A passage by id."""

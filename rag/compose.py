@@ -175,6 +175,7 @@ def question_type(q: str) -> QuestionType:
     return QuestionType(
         when=bool(
             re.search(r"(?:^|[,;:] |\band )when\b|\b(?:what|which|in what) year\b|\b(?:what|which|on what) date\b", ql)
+            and not re.search(r"^when\b[^?]*?, (?:what|which|who|whom|how|why|where|does|do|is|are)\b", ql)
         ),
         number=bool(
             re.search(
@@ -590,6 +591,15 @@ class Composer:
                 counts[name] = counts.get(name, 0) + 1
         self.ubiquitous = {n for n, c in counts.items() if c >= len(article) / 3}  # e.g. "csto"
         self.known_names = {n for n in counts if " " not in n}
+        # words the article only ever writes capitalised, and not only to open a sentence: a lower-case question's
+        # "uzbekistan" or "sco" is the name all the same
+        body = " ".join(p.text for p in article)
+        lower = set(re.findall(r"(?<![\w\-])[a-z][\w\-]+", body))
+        # standing alone mid-sentence ("Uzbekistan"), not only inside a longer name ("Rapid" of "Collective Rapid ...")
+        runs = re.finditer(r"(?<=[a-z,;(] )[A-Z][\w\-]+(?:\s+(?:(?:of|on|and|the|for)\s+)?[A-Z][\w\-]+)*", body)
+        mid = [m.group(0) for m in runs if " " not in m.group(0)]
+        self.proper = {w for w in mid if w.lower() not in lower and len(w) >= 3 and w.lower() not in self.ubiquitous}
+        self.proper_by_lower = {w.lower(): w for w in self.proper}
         about = next((p.text for p in handle.passages.values() if p.section == "About the author"), "")
         byline = re.match(r"About the author: (.+?) —", about)
         # "according to Lacroix": the article's own author is not a name its sentences must contain
@@ -625,9 +635,15 @@ class Composer:
         return out
 
     def score(
-        self, question: str, qvec: np.ndarray, cands: list[Candidate], focus: np.ndarray | None = None
+        self,
+        question: str,
+        qvec: np.ndarray,
+        cands: list[Candidate],
+        focus: np.ndarray | None = None,
+        topic: list[str] | None = None,
     ) -> list[Scored]:
-        """Score every candidate for this question (`focus`: the follow-up's own vector, averaged in)."""
+        """Score every candidate for this question (`focus`: the follow-up's or the premise question's own vector,
+        averaged in; `topic`: the names a follow-up's conversation is about)."""
         qt = question_type(question)
         qwords = set(content_words(question)) - set(content_words(self.author))  # "Who does Lacroix rely on"
         names = self.entities(question)
@@ -658,6 +674,9 @@ class Composer:
             if names:  # a sentence (with its pronouns' antecedents) naming what the question names
                 context = self._context(c)
                 bonus += 0.08 * sum(_named_in(n, context, c.passage.text) for n in names) / len(names)
+            if topic:  # a follow-up's "it": the thing the conversation is about
+                context = self._context(c)
+                bonus += 0.06 * sum(_named_in(n, context, c.passage.text) for n in topic) / len(topic)
             if qnums and qnums <= numbers_in(text):
                 bonus += 0.06  # "the 2016 news item": the sentence that states the question's own figure
             if text.rstrip("”\"' ").endswith("?") and not re.search(r"\bquestions?\b", question, re.I):
@@ -813,6 +832,11 @@ class Composer:
                 continue
             if name and name.lower() not in self.ubiquitous:
                 out.append(name)
+        if question[1:] == question[1:].lower():  # typed in lower case: the corpus's proper names still count
+            for w in re.findall(r"[a-z][\w\-]+", question.lower()):
+                name = self.proper_by_lower.get(w, "")
+                if name and name not in out and name.lower() != self.author:
+                    out.append(name)
         return out
 
     def evidence(self, scored: list[Scored]) -> float:

@@ -179,3 +179,21 @@ def test_questions_naming_a_part_of_the_article_reach_it(assistant):
     assert last.id in [sp.passage.id for sp in closing[:5]]
     opening = assistant.retrieve("Which research questions does the introduction set out?")
     assert any(sp.passage.section == "Introduction" for sp in opening[:3])
+
+
+def test_lower_case_questions_keep_their_names(assistant):
+    names = assistant.composer.entities
+    assert names("In what year did uzbekistan leave the csto?") == ["Uzbekistan"]
+    assert names("Beyond combat, what is the rapid reaction force trained for?") == []  # "Rapid" is not a name
+    assert assistant.ask("in what year did uzbekistan leave the csto?").refused
+
+
+def test_premises_and_subordinate_when():
+    from rag.api import final_question
+
+    assert final_question("Critics say the drills are pointless. What's the case for them?") == (
+        "What's the case for them?"
+    )
+    assert final_question("When was the CSTO founded?") == "When was the CSTO founded?"
+    assert not question_type("When the author discusses Syria, what source is that based on?").when
+    assert question_type("When was it founded, and by whom?").when
