@@ -32,7 +32,7 @@ from index.errors import IndexCorruptError, IndexNotFoundError, StoreUnavailable
 from index.settings import Settings
 from index.types import Passage, SourceEntry
 
-PARSER_VERSION = "11"  # bump when parsing or chunking changes what passages are produced
+PARSER_VERSION = "12"  # bump when parsing or chunking changes what passages are produced
 _EMBED_KEYS = ("section", "subsection")
 
 
@@ -129,6 +129,13 @@ def _atomic_write(path: Path, text: str) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+# a sentence that opens with a pronoun or a connective means little without the one before it
+_LEANS_ON_PREVIOUS = re.compile(
+    r"(?:It|Its|They|Their|Them|This|These|That|Those|Such|He|She|His|Her|However|Therefore|Thus|Consequently|"
+    r"Nevertheless|Nonetheless|Accordingly|Hence|Concurrently|Further|Furthermore|Moreover|Additionally|Instead)\b"
+)
 
 
 def passage_sentences(p: Passage) -> list[tuple[int, int]]:
@@ -237,15 +244,24 @@ def build_index(
         n.embedding = old_vectors[n.node_id]
 
     table = acronyms([p.text for p in corpus.passages if p.kind == "article"])
-    sent_rows, sent_texts = [], []
+    sent_rows: list[tuple[str, int, int]] = []
+    readings: list[tuple[str, ...]] = []  # the texts whose mean vector stands for each sentence
     for p in corpus.passages:
+        previous = ""
         for s, e in passage_sentences(p):
             sent_rows.append((p.id, s, e))
-            sent_texts.append(gloss(p.text[s:e], table))  # "The SCO is ..." embedded with its long form
-    sent_keys = [_sha(t)[:20] for t in sent_texts]
+            text = gloss(p.text[s:e], table)  # "The SCO is ..." embedded with its long form
+            # "They provide experience ...": read alone and with the sentence that says what "they" are
+            readings.append((text, f"{previous} {text}") if previous and _LEANS_ON_PREVIOUS.match(text) else (text,))
+            previous = p.text[s:e]
+    sent_keys = [_sha("\n".join(r))[:20] for r in readings]
     missing = [i for i, k in enumerate(sent_keys) if k not in old_sentences]
     step(f"embedding {len(missing)} sentences ({len(sent_keys) - len(missing)} reused)")
-    miss_vecs = _embed([sent_texts[i] for i in missing], embedder, progress, "sentences")
+    flat = iter(_embed([t for i in missing for t in readings[i]], embedder, progress, "sentences"))
+    miss_vecs = []
+    for i in missing:
+        mean = np.mean([np.asarray(next(flat), dtype=np.float32) for _ in readings[i]], axis=0)
+        miss_vecs.append((mean / (np.linalg.norm(mean) or 1.0)).tolist())
     for i, v in zip(missing, miss_vecs, strict=True):
         old_sentences[sent_keys[i]] = v
     sent_matrix = np.asarray([old_sentences[k] for k in sent_keys], dtype=np.float32).reshape(len(sent_keys), -1)
