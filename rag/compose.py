@@ -9,6 +9,7 @@ source, a list). The best few non-redundant sentences are kept, ordered as they 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -424,6 +425,9 @@ _SLOT_WORDS = frozenset(
         "far",
         "paper",
         "text",
+        "allianc",  # the subject under another name: "come into the alliance", "leave the bloc"
+        "bloc",
+        "organis",
         "anti",  # prefixes split off a hyphenated word: "anti-narcotics"
         "non",
         "multi",
@@ -465,10 +469,16 @@ for _capital, _states in _CAPITALS.items():
         _ALIASES[_state.lower()] = (_ALIASES.get(_state.lower(), "") + "|" + _capital.title()).strip("|")
 
 
+def _fold(text: str) -> str:
+    """Lower-case text without accents or ligatures (æ -> ae), same length not kept."""
+    text = text.replace("æ", "ae").replace("Æ", "Ae").replace("ø", "o").replace("œ", "oe")
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+
+
 def _named_in(entity: str, context: str, original: str) -> bool:
     """True when the (lower-cased) context names the entity: in full, by a long word of it, by its acronym, or
     (a capital or its state) by the other name."""
-    head = entity.lower()
+    head, context = _fold(entity.lower()), _fold(context)  # "Waever" names "Wæver"
     long_words = [w for w in re.split(r"[\s\-]+", head) if len(w) >= 5]
     if head in context or (long_words and all(w[:5] in context for w in long_words)):
         return True
@@ -499,7 +509,7 @@ def _possessor_mismatch(question: str, sentence: str, known: set[str]) -> bool:
             names = [
                 w
                 for w in before
-                if w[:1].isupper()
+                if w.isupper()  # another body's: "the overall NATO budget", not "the Tashkent Treaty"
                 and w not in _NOT_ENTITY
                 and w.lower() in known
                 and w.lower() != owner.lower()
@@ -596,7 +606,9 @@ class Composer:
         body = " ".join(p.text for p in article)
         lower = set(re.findall(r"(?<![\w\-])[a-z][\w\-]+", body))
         # standing alone mid-sentence ("Uzbekistan"), not only inside a longer name ("Rapid" of "Collective Rapid ...")
-        runs = re.finditer(r"(?<=[a-z,;(] )[A-Z][\w\-]+(?:\s+(?:(?:of|on|and|the|for)\s+)?[A-Z][\w\-]+)*", body)
+        runs = re.finditer(
+            r"(?:(?<=[a-z,;(*] )|(?<=[a-z*] \())[A-Z][\w\-]+(?:\s+(?:(?:of|on|and|the|for)\s+)?[A-Z][\w\-]+)*", body
+        )
         mid = [m.group(0) for m in runs if " " not in m.group(0)]
         self.proper = {w for w in mid if w.lower() not in lower and len(w) >= 3 and w.lower() not in self.ubiquitous}
         self.proper_by_lower = {w.lower(): w for w in self.proper}
@@ -776,7 +788,7 @@ class Composer:
             return False
         if not act:
             return True
-        entity_words = {w for e in entities for w in content_words(e)}
+        entity_words = {w for e in entities for w in content_words(e)} | set(content_words(_counted_noun(question)))
         asked = [
             w for w in content_words(question) if w not in entity_words and w not in _SLOT_WORDS and not w.isdigit()
         ]

@@ -87,6 +87,46 @@ def structure_retriever(handle: IndexHandle) -> Any:
     return StructureRetriever()
 
 
+def bibliography_retriever(handle: IndexHandle) -> Any:
+    """A llama-index retriever for questions naming a cited author ("Allison 2018 - what journal ...", "the book
+    by Buzan and Waever"): that work's source card, the year deciding between an author's works. An organisation
+    author counts only with its year (the article's subject is also an author of its own documents)."""
+    import unicodedata
+
+    from llama_index.core.retrievers import BaseRetriever
+    from llama_index.core.schema import NodeWithScore, QueryBundle
+
+    from index.store import to_node
+
+    def fold(text: str) -> str:
+        text = text.lower().replace("æ", "ae").replace("ø", "o").replace("œ", "oe")
+        return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+
+    cards = {p.source_key: p for p in handle.passages.values() if p.kind == "source_card" and p.source_key}
+    names: list[tuple[str, str, str, bool]] = []  # (key, folded name, year, organisation)
+    for key, entry in handle.entries.items():
+        if key in cards:
+            for author in entry.authors[:3]:
+                family = author if entry.organisation else author.split(",")[0].strip()
+                names.append((key, fold(family), str(entry.year), entry.organisation))
+
+    class BibliographyRetriever(BaseRetriever):
+        def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+            query = fold(query_bundle.query_str)
+            hits: dict[str, float] = {}
+            for key, name, year, organisation in names:
+                if len(name) < 3 or not re.search(rf"(?<!\w){re.escape(name)}(?!\w)", query):
+                    continue
+                dated = re.search(rf"\b{year}", query) is not None
+                if organisation and not dated:
+                    continue
+                hits[key] = max(hits.get(key, 0.0), 2.0 if dated else 1.0)
+            best = sorted(hits, key=lambda k: -hits[k])[:3]
+            return [NodeWithScore(node=to_node(cards[k]), score=hits[k]) for k in best]
+
+    return BibliographyRetriever()
+
+
 class HybridRetriever:
     """Dense (ChromaVectorStore) + BM25 retrievers fused with llama-index's QueryFusionRetriever."""
 
@@ -109,7 +149,7 @@ class HybridRetriever:
         self.sentences = sentence_retriever(handle, s.dense_k)
         self.acronyms = acronyms([p.text for p in handle.passages.values() if p.kind == "article"])  # as at build
         self.fusion = QueryFusionRetriever(
-            [self.dense, self.bm25, self.sentences, structure_retriever(handle)],
+            [self.dense, self.bm25, self.sentences, structure_retriever(handle), bibliography_retriever(handle)],
             mode=FUSION_MODES.RECIPROCAL_RANK,
             num_queries=1,
             use_async=False,

@@ -197,3 +197,17 @@ def test_premises_and_subordinate_when():
     assert final_question("When was the CSTO founded?") == "When was the CSTO founded?"
     assert not question_type("When the author discusses Syria, what source is that based on?").when
     assert question_type("When was it founded, and by whom?").when
+
+
+def test_a_named_author_brings_the_work_card(assistant):
+    hits = assistant.retrieve("Allison 2018 - what journal was that article published in?")
+    assert "allison2018" in [sp.passage.source_key for sp in hits[:5]]
+    book = assistant.ask("What is the name of the book by Buzan and Waever that is cited several times?")
+    assert not book.refused and "Regions and Power" in book.text
+
+
+def test_possessives_of_the_subject_and_light_words(assistant):
+    founded = assistant.ask("When was the CSTO's founding treaty ratified?")
+    assert not founded.refused and "1992" in founded.text
+    joined = assistant.ask("In what year did Azerbaijan, Belarus and Georgia come into the alliance?")
+    assert not joined.refused and "1994" in joined.text
