@@ -357,7 +357,7 @@ def quantity_in(text: str) -> bool:
 _CARRY_ON = re.compile(
     r"(?:It|Its|They|Their|This|These|Those|Such|He|She|His|Her|For instance|For example|Firstly|Concurrently|"
     r"On the one hand|In totality|All (?:CSTO )?member states|Instances of|Examples of|In particular|Specifically|"
-    r"Namely)\b"
+    r"Namely|On the other hand|However|Nevertheless|Nonetheless|Yet|In contrast)\b"  # and its counterpoint
 )
 _LEANS_BACK = re.compile(
     r"(?:This|These|That|Those|It|Its|They|Their|Such|On the contrary|However|Therefore|Thus|As a result|"
@@ -498,12 +498,16 @@ _DEMONYM = re.compile(r"^[A-Z][a-z]+(?:ian|ish|ese|ic|i|an)$")
 
 
 _POSSESSIVE = re.compile(r"\b([A-Z][\w\-]+)['’]s\s+(?:[a-z]+\s+)?([a-z][a-z\-]{3,})")
+_OWNED_BY_ACRONYM = re.compile(r"\b([A-Z]{2,})\s+([a-z][a-z\-]{3,})")  # "the CSTO budget"
+_OWNED_OF_ACRONYM = re.compile(r"\b([a-z][a-z\-]{3,}) of (?:the )?([A-Z]{2,})\b")  # "the budget of the CSTO"
 
 
 def _possessor_mismatch(question: str, sentence: str, known: set[str]) -> bool:
     """True when the question asks about X's Y and the sentence speaks of another name's Y ("the CSTO's budget"
     against "the overall NATO budget"); `known` holds the corpus's names, lower-cased."""
-    for owner, thing in _POSSESSIVE.findall(question):
+    owned = _POSSESSIVE.findall(question) + _OWNED_BY_ACRONYM.findall(question)
+    owned += [(owner, thing) for thing, owner in _OWNED_OF_ACRONYM.findall(question)]
+    for owner, thing in owned:
         for m in re.finditer(rf"\b{re.escape(thing[:5])}\w*", sentence, re.I):
             before = [w.strip("(),.:;") for w in sentence[max(0, m.start() - 40) : m.start()].split()[-3:]]
             names = [

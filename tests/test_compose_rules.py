@@ -74,6 +74,11 @@ def test_possessor_mismatch():
     assert not _possessor_mismatch(
         "What is NATO's budget?", "the US contributed 51.1% of the overall NATO budget", known
     )
+    nato = "the US contributed 51.1% of the overall NATO budget"
+    assert _possessor_mismatch("What percentage of the CSTO budget does Russia pay?", nato, known)
+    assert _possessor_mismatch("What is the budget of the CSTO?", nato, known)
+    tashkent = "the ratification of the Tashkent Treaty in 1992"
+    assert not _possessor_mismatch("When was the CSTO's founding treaty ratified?", tashkent, known)
     assert not _possessor_mismatch(
         "On what is the CSTO's operational structure modelled?",
         "For instance, operational structure of the CSTO is based on the Russian system",
