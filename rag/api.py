@@ -183,7 +183,7 @@ class Assistant:
                 evidence_strength=strength,
                 checks_failed=unmet,
             )
-        citations = self.composer.citations(chosen)
+        citations = self.composer.citations(self.composer.with_neighbours(scored, chosen, final))
         answer = Answer(
             question=asked,
             text=render(citations, question_type(q).source),

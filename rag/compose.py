@@ -915,6 +915,26 @@ class Composer:
         chosen.sort(key=lambda s: (s.cand.passage.kind != "article", s.cand.passage.start, s.cand.start))
         return chosen
 
+    def with_neighbours(self, scored: list[Scored], chosen: list[Scored], question: str = "") -> list[Scored]:
+        """The answer's sentences plus the best sentence's neighbours in its paragraph when they score close to it
+        (within 0.3): a paragraph's point is often spread over two or three sentences. The refusal checks run on
+        `chosen` alone; neighbours are context, never what lets a question pass."""
+        if not chosen or not scored:
+            return chosen
+        qt = question_type(question)
+        limit = self.max_sentences + (1 if qt.listing or qt.reason else 0) + 1
+        top = scored[0]
+        same = sorted((s for s in scored if s.cand.passage.id == top.cand.passage.id), key=lambda s: s.cand.start)
+        i = next(k for k, s in enumerate(same) if s is top)
+        out = list(chosen)
+        for j in (i - 1, i + 1):
+            if len(out) >= limit:
+                break
+            if 0 <= j < len(same) and same[j].score >= top.score - 0.3 and not self._redundant(same[j], out):
+                out.append(same[j])
+        out.sort(key=lambda s: (s.cand.passage.kind != "article", s.cand.passage.start, s.cand.start))
+        return out
+
     @staticmethod
     def _continuation(top: Scored, scored: list[Scored], reason: bool = False) -> list[Scored]:
         """The sentences the best one leans on or that carry it on: the previous one when the best opens with

@@ -216,3 +216,10 @@ def test_possessives_of_the_subject_and_light_words(assistant):
     assert not founded.refused and "1992" in founded.text
     joined = assistant.ask("In what year did Azerbaijan, Belarus and Georgia come into the alliance?")
     assert not joined.refused and "1994" in joined.text
+
+
+def test_neighbours_add_context_but_never_pass_a_refusal(assistant):
+    answer = assistant.ask("Who argued that the CSTO is a mere facade of collective security that never materialised?")
+    assert not answer.refused and "umbrella structure" in answer.text and "Baev" in answer.text
+    # a question the checks refuse stays refused whatever its neighbours say
+    assert assistant.ask("What percentage of the CSTO budget is paid by Russia?").refused
