@@ -157,6 +157,9 @@ def source_card(entry: SourceEntry, cites: list[tuple[Passage, str, str]]) -> Pa
         f"{entry.label}. {', '.join(entry.authors)} ({entry.year_label}). {entry.reference()}.",
         f"Bibliography entry: {entry.label} — {entry.title}"
         + (f", published in {entry.container}" if entry.container else "")
+        + (f" {entry.volume}" if entry.container and entry.volume else "")
+        + (f"({entry.issue})" if entry.container and entry.issue else "")
+        + (f": {entry.pages}" if entry.container and entry.pages else "")
         + (f", {entry.place}: {entry.publisher}" if entry.publisher else "")
         + (f", {entry.date}" if entry.date else "")
         + f". Type: {kind}."

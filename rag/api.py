@@ -165,7 +165,7 @@ class Assistant:
         scored = self.composer.score(
             q if focus is not None else query, qvec, self.composer.candidates(retrieved), focus=focus, topic=topic
         )
-        strength = self.composer.evidence(scored)
+        strength = self.composer.evidence(scored, q)
         shown = retrieved[: top_k or self.settings.top_k]
         timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000}
         chosen = self.composer.select(scored, question=final)  # what is asked, not the premise before it

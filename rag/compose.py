@@ -855,12 +855,19 @@ class Composer:
                     out.append(name)
         return out
 
-    def evidence(self, scored: list[Scored]) -> float:
-        """The evidence strength behind an answer: semantic fit plus lexical coverage of the best sentence."""
+    def evidence(self, scored: list[Scored], question: str = "") -> float:
+        """The evidence strength behind an answer: semantic fit plus lexical coverage of the best sentence, and
+        0.25 more when it is the bibliography card of a work the question names by author and year ("the Baev
+        2014 chapter": MiniLM barely relates such a question to the entry's wording)."""
         if not scored:
             return -1.0
         best = scored[0]
-        return best.semantic + 0.35 * best.overlap
+        strength = best.semantic + 0.35 * best.overlap
+        entry = self.handle.entries.get(best.cand.passage.source_key or "")
+        named = entry is not None and _fold(entry.family.lower()) in _fold(question.lower())
+        if best.cand.passage.kind == "source_card" and named and entry and str(entry.year) in question:
+            strength += 0.25
+        return strength
 
     def select(self, scored: list[Scored], question: str = "") -> list[Scored]:
         """The best sentence and close, non-redundant others; lists and reasons get more, a date or a number

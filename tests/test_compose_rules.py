@@ -223,3 +223,10 @@ def test_neighbours_add_context_but_never_pass_a_refusal(assistant):
     assert not answer.refused and "umbrella structure" in answer.text and "Baev" in answer.text
     # a question the checks refuse stays refused whatever its neighbours say
     assert assistant.ask("What percentage of the CSTO budget is paid by Russia?").refused
+
+
+def test_cards_carry_issue_and_pages_and_a_named_work_is_evidence(assistant):
+    answer = assistant.ask("Where was Allison's comparison of the SCO and CSTO published? Journal and issue please.")
+    assert "11(3)" in answer.text
+    chapter = assistant.ask("The Baev 2014 chapter appeared in which edited volume, and who were the editors?")
+    assert not chapter.refused and "Putin's Grand Strategy" in chapter.text
