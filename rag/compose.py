@@ -469,8 +469,8 @@ for _capital, _states in _CAPITALS.items():
         _ALIASES[_state.lower()] = (_ALIASES.get(_state.lower(), "") + "|" + _capital.title()).strip("|")
 
 
-def _fold(text: str) -> str:
-    """Lower-case text without accents or ligatures (æ -> ae), same length not kept."""
+def fold_name(text: str) -> str:
+    """Text without accents or ligatures ("Wæver" -> "Waever"), for matching names; lengths are not kept."""
     text = text.replace("æ", "ae").replace("Æ", "Ae").replace("ø", "o").replace("œ", "oe")
     return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
 
@@ -478,7 +478,7 @@ def _fold(text: str) -> str:
 def _named_in(entity: str, context: str, original: str) -> bool:
     """True when the (lower-cased) context names the entity: in full, by a long word of it, by its acronym, or
     (a capital or its state) by the other name."""
-    head, context = _fold(entity.lower()), _fold(context)  # "Waever" names "Wæver"
+    head, context = fold_name(entity.lower()), fold_name(context)  # "Waever" names "Wæver"
     long_words = [w for w in re.split(r"[\s\-]+", head) if len(w) >= 5]
     if head in context or (long_words and all(w[:5] in context for w in long_words)):
         return True
@@ -864,7 +864,7 @@ class Composer:
         best = scored[0]
         strength = best.semantic + 0.35 * best.overlap
         entry = self.handle.entries.get(best.cand.passage.source_key or "")
-        named = entry is not None and _fold(entry.family.lower()) in _fold(question.lower())
+        named = entry is not None and fold_name(entry.family.lower()) in fold_name(question.lower())
         if best.cand.passage.kind == "source_card" and named and entry and str(entry.year) in question:
             strength += 0.25
         return strength

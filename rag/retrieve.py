@@ -91,16 +91,14 @@ def bibliography_retriever(handle: IndexHandle) -> Any:
     """A llama-index retriever for questions naming a cited author ("Allison 2018 - what journal ...", "the book
     by Buzan and Waever"): that work's source card, the year deciding between an author's works. An organisation
     author counts only with its year (the article's subject is also an author of its own documents)."""
-    import unicodedata
-
     from llama_index.core.retrievers import BaseRetriever
     from llama_index.core.schema import NodeWithScore, QueryBundle
 
     from index.store import to_node
+    from rag.compose import fold_name
 
     def fold(text: str) -> str:
-        text = text.lower().replace("æ", "ae").replace("ø", "o").replace("œ", "oe")
-        return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+        return fold_name(text.lower())
 
     cards = {p.source_key: p for p in handle.passages.values() if p.kind == "source_card" and p.source_key}
     names: list[tuple[str, str, str, bool]] = []  # (key, folded name, year, organisation)
@@ -128,7 +126,8 @@ def bibliography_retriever(handle: IndexHandle) -> Any:
 
 
 class HybridRetriever:
-    """Dense (ChromaVectorStore) + BM25 retrievers fused with llama-index's QueryFusionRetriever."""
+    """Dense (ChromaVectorStore), BM25, best-sentence, structure and bibliography retrievers fused with
+    llama-index's QueryFusionRetriever (reciprocal rank)."""
 
     def __init__(self, handle: IndexHandle, embedder: Any, top_k: int) -> None:
         from llama_index.core import VectorStoreIndex
