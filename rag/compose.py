@@ -590,6 +590,7 @@ class Composer:
         self._by_passage: dict[str, list[int]] = {}
         self._spans: dict[str, list[tuple[int, int]]] = {}
         self._contexts: dict[tuple[str, int], str] = {}
+        self._entities_of: tuple[str | None, list[str]] = (None, [])
         for i, pid in enumerate(handle.sentence_pids):
             self._by_passage.setdefault(pid, []).append(i)
         article = [
@@ -688,11 +689,9 @@ class Composer:
                 if qt.bibliographic and c.start == 0:
                     bonus += 0.05  # the entry as printed: title, journal, issue, pages, publisher, date and URL
             if names:  # a sentence (with its pronouns' antecedents) naming what the question names
-                context = self._context(c)
-                bonus += 0.08 * sum(_named_in(n, context, c.passage.text) for n in names) / len(names)
+                bonus += 0.08 * sum(self._names(n, c) for n in names) / len(names)
             if topic:  # a follow-up's "it": the thing the conversation is about
-                context = self._context(c)
-                bonus += 0.06 * sum(_named_in(n, context, c.passage.text) for n in topic) / len(topic)
+                bonus += 0.06 * sum(self._names(n, c) for n in topic) / len(topic)
             if qnums and qnums <= numbers_in(text):
                 bonus += 0.06  # "the 2016 news item": the sentence that states the question's own figure
             if text.rstrip("”\"' ").endswith("?") and not re.search(r"\bquestions?\b", question, re.I):
@@ -717,9 +716,7 @@ class Composer:
         if _YEARS_BETWEEN.search(question):  # "how many years after X did Y": each named thing must be dated
             dated = [c for c in chosen if _YEAR.search(_unparenthesised(c.cand))]
             names = self.entities(question)
-            if not dated or not all(
-                any(_named_in(n, self._context(c.cand), c.cand.passage.text) for c in dated) for n in names
-            ):
+            if not dated or not all(any(self._names(n, c.cand) for c in dated) for n in names):
                 return "no passage dates both"
             return ""  # each named thing has its dated sentence
         money = _MONEY_ASKED.search(question) is not None  # "in dollars": a share or a tonnage is no answer
@@ -823,7 +820,14 @@ class Composer:
         return _named_in(name, self._context(c), c.passage.text)
 
     def entities(self, question: str) -> list[str]:
-        """Capitalised names in the question, without question words and the corpus's ubiquitous names."""
+        """Capitalised names in the question, without question words and the corpus's ubiquitous names (the
+        last question's answer is kept: the checks ask for it once per candidate sentence)."""
+        memo = self._entities_of  # read once: another thread may replace it meanwhile
+        if memo[0] != question:
+            memo = self._entities_of = (question, self._find_entities(question))
+        return list(memo[1])
+
+    def _find_entities(self, question: str) -> list[str]:
         out = []
         for m in _ENTITY.finditer(question):
             words = [
@@ -931,8 +935,7 @@ class Composer:
         qt = question_type(question)
         limit = self.max_sentences + (1 if qt.listing or qt.reason else 0) + 1
         top = scored[0]
-        same = sorted((s for s in scored if s.cand.passage.id == top.cand.passage.id), key=lambda s: s.cand.start)
-        i = next(k for k, s in enumerate(same) if s is top)
+        same, i = _paragraph_of(top, scored)
         out = list(chosen)
         for j in (i - 1, i + 1):
             if len(out) >= limit:
@@ -947,8 +950,7 @@ class Composer:
         """The sentences the best one leans on or that carry it on: the previous one when the best opens with
         "Therefore" (its reason), the next one when it opens with a pronoun or a connective ("Its focus on ...",
         "For instance, ...")."""
-        same = sorted((s for s in scored if s.cand.passage.id == top.cand.passage.id), key=lambda s: s.cand.start)
-        i = next(k for k, s in enumerate(same) if s is top)
+        same, i = _paragraph_of(top, scored)
         out = []
         if i > 0 and (_CONSEQUENCE.match(top.cand.text) or (reason and _LEANS_BACK.match(top.cand.text))):
             out.append(same[i - 1])
@@ -988,6 +990,12 @@ class Composer:
             Citation.of(n, s.cand.passage, s.cand.text, (s.cand.start, s.cand.end), self.sources_of(s.cand))
             for n, s in enumerate(chosen, start=1)
         ]
+
+
+def _paragraph_of(top: Scored, scored: list[Scored]) -> tuple[list[Scored], int]:
+    """The scored sentences of `top`'s passage in text order, and where `top` stands among them."""
+    same = sorted((s for s in scored if s.cand.passage.id == top.cand.passage.id), key=lambda s: s.cand.start)
+    return same, next(k for k, s in enumerate(same) if s is top)
 
 
 def _local_offset(p: Passage, surface: str, approx: int) -> int:
