@@ -105,6 +105,9 @@ def final_question(question: str) -> str:
     """The last sentence of a question that opens with a premise ("Critics say X. What's the case for them?");
     the question itself otherwise."""
     parts = [p for p in re.split(r"(?<=[.!?])\s+(?=[A-Z])", question.strip()) if p]
+    asking = [i for i, p in enumerate(parts) if p.endswith("?")]
+    if asking and asking[-1] < len(parts) - 1:  # "When did X quit? I need the year.": the question and its rider
+        return " ".join(parts[asking[-1] :])
     return parts[-1] if len(parts) > 1 and len(content_words(parts[-1])) >= 1 else question
 
 

@@ -230,3 +230,30 @@ def test_cards_carry_issue_and_pages_and_a_named_work_is_evidence(assistant):
     assert "11(3)" in answer.text
     chapter = assistant.ask("The Baev 2014 chapter appeared in which edited volume, and who were the editors?")
     assert not chapter.refused and "Putin's Grand Strategy" in chapter.text
+
+
+def test_paraphrase_wordings_are_typed_alike():
+    from rag.api import final_question
+
+    assert question_type("In what location were the Clear Sky drills staged?").where
+    assert not question_type("Which country does the article name as the alliance's paymaster?").where
+    assert not question_type("Who belongs to the SCO?").who_is  # membership: a list, not a role
+    assert not question_type("Who is involved in the peacekeeping drills?").who_is
+    assert not question_type("Who are the scholars who hold that identity matters?").who_is  # a cited work answers
+    assert question_type("Who portrayed the CSTO as a paper tiger?").source
+    assert final_question("When did Georgia walk out of the CSTO? I need the year.") == (
+        "When did Georgia walk out of the CSTO? I need the year."
+    )
+
+
+def test_paraphrased_slot_checks(assistant):
+    quit_year = assistant.ask("When did Uzbekistan walk away from the CSTO? Only the year, please.")
+    assert quit_year.refused and quit_year.checks_failed == "no passage dates it"
+    spending = assistant.ask("How much was Russia's defence expenditure in 2018?")
+    assert spending.refused and spending.checks_failed == "no passage states that quantity"
+    venue = assistant.ask("At which location were the Combat Brotherhood drills staged?")
+    assert venue.refused and venue.checks_failed == "no passage names the place"
+    crimea = assistant.ask("the paper mentions the annexation of crimea - which year was it")
+    assert not crimea.refused and "2014" in crimea.text
+    share = assistant.ask("What share of NATO's budget did the US pay in 2017?")
+    assert not share.refused and "51.1%" in share.text  # a share asked: no currency needed
