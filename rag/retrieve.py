@@ -167,9 +167,27 @@ class HybridRetriever:
         vec = self.embed_query(text) if vector is None else vector
         bundle = QueryBundle(query_str=expand(text, self.acronyms), embedding=vec.tolist())  # BM25 reads the words
         hits = self.fusion.retrieve(bundle)
-        out: list[ScoredPassage] = []
-        for node in hits:
-            passage = self.handle.passages.get(node.node.node_id)
-            if passage is not None:
-                out.append(ScoredPassage(passage=passage, score=float(node.score or 0.0), rank=len(out)))
+        ranked = [(p, float(n.score or 0.0)) for n in hits if (p := self.handle.passages.get(n.node.node_id))]
+        phrases = quoted_phrases(text)
+        if phrases:  # a phrase the user quotes is found verbatim: the passages that hold it lead
+            holds = [p for p in self.handle.passages.values() if all(ph in _fold_words(p.text) for ph in phrases)]
+            if holds:
+                top = ranked[0][1] if ranked else 1.0
+                lead = [(p, top + 1e-3 * (len(holds) - i)) for i, p in enumerate(holds)]
+                ranked = lead + [(p, sc) for p, sc in ranked if p not in holds]
+        out = [ScoredPassage(passage=p, score=sc, rank=i) for i, (p, sc) in enumerate(ranked)]
         return out[: k or len(out)]
+
+
+_QUOTED = re.compile(r"[\"“”«»]([^\"“”«»]{4,120})[\"“”«»]")
+
+
+def _fold_words(text: str) -> str:
+    """Lower-case words only, one space between them ("double-edged" and "double edged" meet)."""
+    return " " + " ".join(re.findall(r"[a-z0-9]+", text.lower())) + " "
+
+
+def quoted_phrases(question: str) -> list[str]:
+    """The phrases a question quotes ("called it a 'double edged sword'"), folded; single words are left to BM25."""
+    phrases = [_fold_words(m.group(1)) for m in _QUOTED.finditer(question)]
+    return [ph for ph in phrases if len(ph.split()) >= 2]

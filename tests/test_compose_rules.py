@@ -257,3 +257,14 @@ def test_paraphrased_slot_checks(assistant):
     assert not crimea.refused and "2014" in crimea.text
     share = assistant.ask("What share of NATO's budget did the US pay in 2017?")
     assert not share.refused and "51.1%" in share.text  # a share asked: no currency needed
+
+
+def test_a_quoted_phrase_leads_retrieval(assistant):
+    from rag.retrieve import quoted_phrases
+
+    assert quoted_phrases('Who called it a "double-edged sword"?') == [" double edged sword "]
+    assert quoted_phrases("Who coined “paper tiger”, and “what” else?") == [" paper tiger "]  # one word: BM25's job
+    hits = assistant.retrieve('Which scholar saw asking for help as a "double edged sword" for small states?')
+    assert "double edged sword" in hits[0].passage.text
+    answer = assistant.ask('Which scholar saw asking for help as a "double edged sword" for small states?')
+    assert not answer.refused and any(s.key == "allison2018" for c in answer.citations for s in c.sources)
