@@ -20,7 +20,8 @@ REFUSAL = "The indexed sources don't say {topic}. The closest passages are liste
 _ANAPHORA = re.compile(
     r"\b(it|its|they|them|their|he|she|his|her|these|those|the same|the operation|the organi[sz]ation|"
     r"the alliance|the exercise|the drill)\b|^(and|but|what about|how about|also)\b|"
-    r"\b(?:is|was|were|are|did|does|do|has|have|about|of|for|with|from|behind|after|before) (?:that|this)\b",
+    r"\b(?:is|was|were|are|did|does|do|has|have|about|of|for|with|from|behind|after|before|in|on|to) (?:that|this)\b|"
+    r"\b(?:that|this) one\b|\bthe (?:latter|former)\b",
     re.I,
 )
 
@@ -49,7 +50,11 @@ _WRAPPER = re.compile(
     r"^(?:(?:can|could|would|will) you (?:please )?(?:tell me|say|explain|let me know|find out)|"
     r"i(?:'m|’m| am) (?:trying|wanting|looking|hoping) to (?:find out|know|understand|learn)|"
     r"i(?:'d|’d| would) like to (?:know|understand|find out)|i (?:want|need) to know|i wonder|"
-    r"do you know|please(?: tell me)?|tell me)\b[\s,:]*",
+    r"do you know|please(?: tell me)?|tell me|"
+    # the user's own errand: "I'm writing an essay on the CSTO —", "For my thesis on Eurasian security:"
+    r"(?:i(?:'m|’m| am) (?:writing|doing|preparing|working on|researching)|for) (?:an? |my |our )?"
+    r"(?:essay|paper|thesis|dissertation|report|class|course|seminar|presentation|assignment|project|research)"
+    r"(?: (?:on|about) [^,:;—–?]{1,60})?\s*[,:;—–-]+)\s*",
     re.I,
 )
 

@@ -268,3 +268,11 @@ def test_a_quoted_phrase_leads_retrieval(assistant):
     assert "double edged sword" in hits[0].passage.text
     answer = assistant.ask('Which scholar saw asking for help as a "double edged sword" for small states?')
     assert not answer.refused and any(s.key == "allison2018" for c in answer.citations for s in c.sources)
+
+
+def test_an_errand_lead_in_is_dropped_and_that_one_refers_back():
+    assert core_question("I'm writing a paper on the CSTO — when was the CRRF set up?") == "When was the CRRF set up?"
+    assert core_question("For my seminar: who observes Kanal?") == "Who observes Kanal?"
+    assert core_question("For instance, which states joined?") == "For instance, which states joined?"
+    history = [{"role": "user", "content": "Which drill trained against cruise missiles?"}]
+    assert retrieval_query("Who took part in that one?", history, 2).startswith("Which drill trained")
