@@ -205,8 +205,11 @@ def question_type(q: str) -> QuestionType:
         ),
         listing=bool(
             re.search(
-                r"\bwhich (countries|states|members|exercises|operations)\b|\blist\b|\bname the\b|"
-                r"\bwhat (countries|states|exercises|operations|members)\b|\bwho (are|were)\b",
+                r"\b(?:which|what) (?:[\w\-]+ ){0,4}?(countries|states|members|exercises|operations|nations|partners|"
+                r"participants|signatories|republics|regions|blocs|groupings|sub-groupings|groups|areas)\b|"
+                r"\blist\b|\bname the\b|\bwho (are|were)\b|"
+                r"^who (?:belongs?|belonged|makes? up|made up|takes? part|took part|participates?|participated|"
+                r"is in|are in|was in|were in|joined|is involved|are involved|were involved|was involved)\b",
                 ql,
             )
         ),
@@ -703,6 +706,8 @@ class Composer:
         qwords = set(content_words(question)) - set(content_words(self.author))  # "Who does Lacroix rely on"
         names = self.entities(question)
         qnums = numbers_in(question)
+        counted = re.search(rf"\b(?:the|its|their) ({_NUMBER_WORDS})\b", question.lower())
+        qcount = counted.group(1) if counted else ""
         out = []
         for c in cands:
             sem = float(np.dot(qvec, c.vector))
@@ -719,9 +724,13 @@ class Composer:
                 bonus += 0.08
             if qt.source and not qt.bibliographic and c.passage.kind == "article" and self.sources_of(c):
                 bonus += 0.12
-            if qt.listing:
+            if qt.listing and c.passage.kind == "article":  # a card's commas are its entry's punctuation
                 items = text.count(",") + text.count(";") + len(re.findall(r"\band\b", text))
                 bonus += 0.1 if items >= 3 else 0.04 if items >= 2 else 0.0
+                listed = {w for w in _ENTITY.findall(_CITATION_PARENS.sub(" ", text)[1:]) if w not in _NOT_ENTITY}
+                bonus += 0.08 if len(listed - set(names)) >= 3 else 0.0  # the sentence that enumerates names
+            if qcount and qcount in re.findall(rf"\b(?:{_NUMBER_WORDS})\b", text.lower()):
+                bonus += 0.06  # "the three blocs": the sentence that counts them
             if c.passage.kind == "source_card":
                 bonus += 0.08 if qt.bibliographic else -0.1
                 if qt.bibliographic and c.start == 0:

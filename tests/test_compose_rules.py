@@ -276,3 +276,11 @@ def test_an_errand_lead_in_is_dropped_and_that_one_refers_back():
     assert core_question("For instance, which states joined?") == "For instance, which states joined?"
     history = [{"role": "user", "content": "Which drill trained against cruise missiles?"}]
     assert retrieval_query("Who took part in that one?", history, 2).startswith("Which drill trained")
+
+
+def test_membership_questions_list_and_a_counted_set_is_found(assistant):
+    assert question_type("Who belongs to the SCO?").listing
+    assert question_type("Which Central Asian republics took part?").listing
+    assert question_type("What are the three regional groupings?").listing
+    members = assistant.ask("Who belongs to the SCO?")
+    assert not members.refused and all(n in members.text for n in ("India", "Pakistan", "China"))
