@@ -478,6 +478,32 @@ def _stem_prefix(word: str) -> str:
     return word[:5] if len(word) > 5 else word[:4]
 
 
+# the verbs and nouns of an organisation's history that say the same event in other words (no thesaurus can be
+# installed offline, so the few that institutional questions use are written out): "form the CRRF" is
+# "established", "quit" is "withdrew", "took effect" is "came into force"
+_SAME_EVENT = [
+    "found founded establish established create created form formed launch launched institute instituted",
+    "join joined accede accession enter entered admit admitted",
+    "leave left withdraw withdrew withdrawal quit exit exited rescind rescinded depart departed suspend suspended",
+    "sign signed ratify ratified ratification",
+    "effect force",
+    "propose proposed forward forwarded initiative initiate initiated suggest suggested",
+    "unrest turmoil upheaval uprising riot riots crisis",
+    "intercept intercepted seize seized confiscate confiscated",
+    "expose exposed reveal revealed uncover uncovered detect detected discover discovered",
+    "spend spent expenditure spending fund funding pay paid cost",
+    "help helped assist assistance aid intervention support",
+    "offence offences offense crime crimes criminal",
+    "gear equipment weapons arms hardware",
+    "headquarters headquartered based seat",
+]
+_EVENT_OF: dict[str, frozenset[str]] = {}
+for _group in _SAME_EVENT:
+    _stems = frozenset(_stem_prefix(w) for w in content_words(_group))
+    for _s in _stems:
+        _EVENT_OF[_s] = _EVENT_OF.get(_s, frozenset()) | _stems
+
+
 # a capital stands for its state and back ("Washington paid", "Minsk's view"): general knowledge, not the corpus's
 _CAPITALS = {
     "washington": "United States|US|USA|America",
@@ -502,6 +528,13 @@ for _capital, _states in _CAPITALS.items():
     _ALIASES[_capital] = _states
     for _state in _states.split("|"):
         _ALIASES[_state.lower()] = (_ALIASES.get(_state.lower(), "") + "|" + _capital.title()).strip("|")
+
+
+def _says(word: str, said: str, prefixes: set[str]) -> bool:
+    """Whether a sentence's stemmed words say the question's word, itself (its stem inside theirs) or another
+    word for the same event (whole stems compared: "aid" is not in "said")."""
+    stem = _stem_prefix(word)
+    return stem in said or any(other in prefixes for other in _EVENT_OF.get(stem, ()))
 
 
 def fold_name(text: str) -> str:
@@ -847,8 +880,9 @@ class Composer:
         asked = [
             w for w in content_words(phrased) if w not in entity_words and w not in _SLOT_WORDS and not w.isdigit()
         ]
-        said = " ".join(content_words(s.cand.text))
-        return not asked or sum(_stem_prefix(w) in said for w in asked) * 2 >= len(asked)
+        words = content_words(s.cand.text)
+        said, prefixes = " ".join(words), {_stem_prefix(w) for w in words}
+        return not asked or sum(_says(w, said, prefixes) for w in asked) * 2 >= len(asked)
 
     def _context(self, c: Candidate) -> str:
         """The sentence with the two before it (for its pronouns), lower-cased, possessive 's dropped."""

@@ -284,3 +284,23 @@ def test_membership_questions_list_and_a_counted_set_is_found(assistant):
     assert question_type("What are the three regional groupings?").listing
     members = assistant.ask("Who belongs to the SCO?")
     assert not members.refused and all(n in members.text for n in ("India", "Pakistan", "China"))
+
+
+def test_another_word_for_the_same_event_says_it():
+    from rag.compose import _says
+
+    def says(word: str, sentence: str) -> bool:
+        words = content_words(sentence)
+        return _says(content_words(word)[0], " ".join(words), {w[:5] if len(w) > 5 else w[:4] for w in words})
+
+    assert says("created", "the CRRF, established in 2009")
+    assert says("quit", "Uzbekistan withdrew its membership")
+    assert says("seized", "the operation intercepted 360 tons")
+    assert not says("aid", "Weitz said so")  # whole stems for other words: "aid" is not inside "said"
+    assert not says("established", "a formal agreement")  # "form" is "formed", not "formal"
+    assert not says("joined", "Uzbekistan withdrew its membership")
+
+
+def test_paraphrased_dates_are_found(assistant):
+    crrf = assistant.ask("In which year was the CRRF created?")
+    assert not crrf.refused and "2009" in crrf.text
