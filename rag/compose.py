@@ -176,7 +176,9 @@ def question_type(q: str) -> QuestionType:
     """Classify a question by its wording (general rules, no per-question cases)."""
     ql = q.lower()
     asks_source = re.search(  # "who are the authors who ...", "give the page too": a cited work is the answer
-        r"\bpages?\b|\b(?:authors?|scholars?|analysts?|experts?|researchers?|writers?|commentators?|sources?)\b", ql
+        r"\bpages?\b|(?<![\w\-])(?:authors?|scholars?|analysts?|experts?|researchers?|writers?|commentators?|"
+        r"sources?)\b",  # "co-authors" of a book: its people, a role to name
+        ql,
     )
     return QuestionType(
         when=bool(
@@ -257,7 +259,8 @@ def question_type(q: str) -> QuestionType:
         bibliographic=bool(
             re.search(
                 r"\bpublish|\bjournal\b|\btitle\b|\bbibliograph|\bpublisher\b|\bvolume\b|\breferences\b|"
-                r"\bwhat did \w+ (write|publish)\b|\burl\b|\bwhere (was|is|did) .* (published|appear)|"
+                r"\bwhat did \w+ (write|publish)\b|\burl\b|"
+                r"\bwhere (was|is|did) .* (published|appear|come out|printed|issued)|"
                 r"\b(piece|paper|book|chapter|monograph|report|volume)\b",
                 _SELF_REFERENCE.sub(" ", ql),
             )
@@ -634,7 +637,9 @@ _MONEY_ASKED = re.compile(
     re.I,
 )
 _LOCATIVE = frozenset(["in", "at", "near", "across", "throughout", "within", "inside", "outside", "around", "into"])
-_SHARE_ASKED = re.compile(r"\b(?:share|percent|percentage|proportion|fraction|portion|part)\b", re.I)
+_SHARE_ASKED = re.compile(
+    r"\b(?:share|percent|percentage|proportion|fraction|portion|part|slice|chunk|piece|cut)\b", re.I
+)
 _MONEY = re.compile(r"\$|\bdollars?\b|\beuros?\b|€|\brou?bles?\b|\bUSD\b", re.I)
 # what a work argues, finds or recommends: not in its bibliography card (stems cut as _stem_prefix cuts them)
 _CONTENT_ASKED = frozenset(

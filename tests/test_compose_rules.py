@@ -304,3 +304,12 @@ def test_another_word_for_the_same_event_says_it():
 def test_paraphrased_dates_are_found(assistant):
     crrf = assistant.ask("In which year was the CRRF created?")
     assert not crrf.refused and "2009" in crrf.text
+
+
+def test_co_authors_publication_places_and_slices():
+    assert question_type("Who are Oliker's co-authors on the RAND book?").who_is  # a role: the co-authors
+    assert question_type("Where did Aris's 'Still in Search of Its Place' come out?").bibliographic
+    from rag.compose import _MONEY_ASKED, _SHARE_ASKED
+
+    q = "How big a slice of NATO's budget did Washington pay?"
+    assert _MONEY_ASKED.search(q) and _SHARE_ASKED.search(q)  # a share is asked: no currency needed
