@@ -182,13 +182,20 @@ def question_type(q: str) -> QuestionType:
     )
     return QuestionType(
         when=bool(
-            re.search(r"(?:^|[,;:] |\band )when\b|\b(?:what|which|in what) year\b|\b(?:what|which|on what) date\b", ql)
+            re.search(
+                r"(?:^|[,;:] |\band )when\b|\b(?:what|which|in what) year\b|\b(?:what|which|on what) date\b|"
+                r"\bwhat(?:'s|’s| is| was| were) the (?:\w+ )?(?:date|year)\b",
+                ql,
+            )
             and not re.search(r"^when\b[^?]*?, (?:what|which|who|whom|how|why|where|does|do|is|are)\b", ql)
         ),
         number=bool(
             re.search(
                 r"\bhow (many|much)\b|\bwhat (percentage|share|amount|number|proportion|fraction|portion)\b|"
-                r"\bhow (large|big)\b",
+                r"\bhow (large|big)\b|"
+                # "what's the troop strength", "what was the death toll", "what tonnage of narcotics"
+                r"\bwhat(?:'s|’s| is| was| were| are)? (?:the )?(?:[\w\-]+ )?(?:strength|toll|size|tonnage|"
+                r"quantity|numbers?|count|headcount|outlay|total)\b(?! of (?:the )?(?:article|paper))",
                 ql,
             )
             or re.search(
@@ -385,6 +392,14 @@ _CONSEQUENCE = re.compile(r"(?:Therefore|Thus|As a result|Consequently|Hence)\b"
 
 _SLOT_WORDS = frozenset(
     [
+        "tonnag",  # the measure a number question asks for: "what tonnage", "the troop strength", "death toll"
+        "strength",
+        "toll",
+        "size",
+        "quantiti",
+        "count",
+        "headcount",
+        "outlay",
         "year",
         "date",
         "mani",
@@ -497,6 +512,7 @@ _SAME_EVENT = [
     "spend spent expenditure spending fund funding pay paid cost",
     "help helped assist assistance aid intervention support",
     "offence offences offense crime crimes criminal",
+    "drug drugs narcotic narcotics",
     "gear equipment weapons arms hardware",
     "headquarters headquartered based seat",
 ]
@@ -633,7 +649,7 @@ def _counts(noun: str, sentence: str) -> bool:
 
 _MONEY_ASKED = re.compile(
     r"\bin (?:us )?(?:dollars|euros|roubles|rubles)\b|\bhow much money\b"
-    r"|\b(?:spend|spends|spent|spending|expenditures?|costs?|price|paid|pay|pays|budget|worth|value)\b",
+    r"|\b(?:spend|spends|spent|spending|expenditures?|costs?|price|paid|pay|pays|budget|worth|value|outlay)\b",
     re.I,
 )
 _LOCATIVE = frozenset(["in", "at", "near", "across", "throughout", "within", "inside", "outside", "around", "into"])

@@ -313,3 +313,14 @@ def test_co_authors_publication_places_and_slices():
 
     q = "How big a slice of NATO's budget did Washington pay?"
     assert _MONEY_ASKED.search(q) and _SHARE_ASKED.search(q)  # a share is asked: no currency needed
+
+
+def test_number_and_date_questions_without_how_many_or_when(assistant):
+    assert question_type("What's the troop strength of the rapid reaction force?").number
+    assert question_type("what tonnage of heroin was seized?").number
+    assert question_type("What's the exact date Georgia left?").when
+    assert not question_type("In what edited volume does the chapter appear?").number
+    toll = assistant.ask("What was the death toll of the 2010 Kyrgyz unrest?")
+    assert toll.refused and toll.checks_failed == "no passage states that quantity"
+    tons = assistant.ask("What's the overall tonnage of drugs Kanal has seized?")
+    assert not tons.refused and "360 tons" in tons.text
