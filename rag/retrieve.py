@@ -188,6 +188,7 @@ def _fold_words(text: str) -> str:
 
 
 def quoted_phrases(question: str) -> list[str]:
-    """The phrases a question quotes ("called it a 'double edged sword'"), folded; single words are left to BM25."""
+    """The phrases a question puts in double quotes, straight, curly or guillemets (called it a “double edged
+    sword”), folded; single words are left to BM25, single quotes to apostrophes."""
     phrases = [_fold_words(m.group(1)) for m in _QUOTED.finditer(question)]
     return [ph for ph in phrases if len(ph.split()) >= 2]
