@@ -287,11 +287,11 @@ def test_membership_questions_list_and_a_counted_set_is_found(assistant):
 
 
 def test_another_word_for_the_same_event_says_it():
-    from rag.compose import _says
+    from rag.compose import _says, _stem_prefix
 
     def says(word: str, sentence: str) -> bool:
         words = content_words(sentence)
-        return _says(content_words(word)[0], " ".join(words), {w[:5] if len(w) > 5 else w[:4] for w in words})
+        return _says(content_words(word)[0], " ".join(words), {_stem_prefix(w) for w in words})
 
     assert says("created", "the CRRF, established in 2009")
     assert says("quit", "Uzbekistan withdrew its membership")
