@@ -284,6 +284,7 @@ class Candidate:
     end: int
     vector: np.ndarray
     rank: int
+    context: np.ndarray  # the sentence's vector blended with its paragraph neighbours' (see in_context)
 
     @property
     def text(self) -> str:
@@ -667,6 +668,16 @@ _CONTENT_ASKED = frozenset(
     )
 )
 # "how many years after X did Y", "how long between X and Y": answered by the two dates
+# "how long did the drills last": a stated duration answers it ("month-long", "for three days"); "how long had X
+# been around when Y" is answered by two dates instead
+_DURATION_ASKED = re.compile(
+    r"\bhow long (?:did|does|do|will|would|was|were|is|are)\b(?!.*\b(?:after|before|between|since|when|ago)\b)", re.I
+)
+_DURATION = re.compile(
+    r"\b(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|several|few)[\s\-]+"
+    r"(?:hours?|days?|weeks?|months?|years?|decades?)\b|\b(?:hour|day|week|month|year|decade)[\s\-]long\b",
+    re.I,
+)
 _YEARS_BETWEEN = re.compile(r"\bhow (?:many (?:years|months|decades)|long)\b.*\b(?:after|before|between|since)\b", re.I)
 
 
@@ -688,6 +699,7 @@ class Composer:
         self._entities_of: tuple[str | None, list[str]] = (None, [])
         for i, pid in enumerate(handle.sentence_pids):
             self._by_passage.setdefault(pid, []).append(i)
+        self._in_context = in_context(handle.sentence_vectors, handle.sentence_pids)
         article = [
             p
             for p in handle.passages.values()
@@ -743,7 +755,7 @@ class Composer:
                 line = p.text[s:e]
                 if p.kind == "source_card" and line.startswith(("- ", "Cited in the article", "The article lists")):
                     continue  # the card's list of citing sentences: quote the article passages themselves
-                out.append(Candidate(p, s, e, self.handle.sentence_vectors[i], rank))
+                out.append(Candidate(p, s, e, self.handle.sentence_vectors[i], rank, self._in_context[i]))
         return out
 
     def score(
@@ -764,8 +776,8 @@ class Composer:
         qcount = counted.group(1) if counted else ""
         out = []
         for c in cands:
-            sem = float(np.dot(qvec, c.vector))
-            own = float(np.dot(focus, c.vector)) if focus is not None else sem
+            sem = _fit(qvec, c)
+            own = _fit(focus, c) if focus is not None else sem
             rank_sem = (sem + own) / 2
             sem = max(sem, own)  # a follow-up's evidence: with its context or on its own words
             words = set(content_words(c.text))
@@ -830,6 +842,10 @@ class Composer:
             for c in chosen
         ):
             return "no passage states that quantity"
+        if _DURATION_ASKED.search(question) and not any(
+            _DURATION.search(c.cand.text) and self._about(question, c, act=act) for c in chosen
+        ):
+            return "no passage says how long"
         if all(c.cand.passage.kind == "source_card" for c in chosen) and not self._card_can_answer(question, chosen):
             return "the cited work's own text is not indexed"  # a card gives the entry, not what the work argues
         if qt.when and not any(_YEAR.search(c.cand.text) and self._about(question, c, act=act) for c in chosen):
@@ -1099,6 +1115,31 @@ class Composer:
             Citation.of(n, s.cand.passage, s.cand.text, (s.cand.start, s.cand.end), self.sources_of(s.cand))
             for n, s in enumerate(chosen, start=1)
         ]
+
+
+# how much of the sentence before and of the one after goes into a sentence's in-context vector
+_CONTEXT_BEFORE, _CONTEXT_AFTER = 0.8, 0.4
+
+
+def in_context(vectors: np.ndarray, owners: list[str]) -> np.ndarray:
+    """Each sentence's vector plus its neighbours' in the same passage (0.8 of the one before, 0.4 of the one
+    after), normalised: "Firstly, they provide experience in managing multinational units" alone says nothing of
+    drills, but after "military drills ... offer mutual benefits" it answers what the drills are good for."""
+    if len(vectors) == 0:
+        return vectors
+    before = np.array([i > 0 and owners[i - 1] == o for i, o in enumerate(owners)])
+    after = np.array([i + 1 < len(owners) and owners[i + 1] == o for i, o in enumerate(owners)])
+    blended = (
+        vectors
+        + _CONTEXT_BEFORE * np.roll(vectors, 1, axis=0) * before[:, None]
+        + _CONTEXT_AFTER * np.roll(vectors, -1, axis=0) * after[:, None]
+    )
+    return blended / np.linalg.norm(blended, axis=1, keepdims=True)
+
+
+def _fit(query: np.ndarray, c: Candidate) -> float:
+    """How well a sentence fits a query: on its own words or read in its paragraph, whichever fits better."""
+    return max(float(np.dot(query, c.vector)), float(np.dot(query, c.context)))
 
 
 def _paragraph_of(top: Scored, scored: list[Scored]) -> tuple[list[Scored], int]:

@@ -249,7 +249,7 @@ def test_paraphrase_wordings_are_typed_alike():
 def test_paraphrased_slot_checks(assistant):
     quit_year = assistant.ask("When did Uzbekistan walk away from the CSTO? Only the year, please.")
     assert quit_year.refused and quit_year.checks_failed == "no passage dates it"
-    spending = assistant.ask("How much was Russia's defence expenditure in 2018?")
+    spending = assistant.ask("How much was Russia's defence expenditure?")
     assert spending.refused and spending.checks_failed == "no passage states that quantity"
     venue = assistant.ask("At which location were the Combat Brotherhood drills staged?")
     assert venue.refused and venue.checks_failed == "no passage names the place"
@@ -324,3 +324,29 @@ def test_number_and_date_questions_without_how_many_or_when(assistant):
     assert toll.refused and toll.checks_failed == "no passage states that quantity"
     tons = assistant.ask("What's the overall tonnage of drugs Kanal has seized?")
     assert not tons.refused and "360 tons" in tons.text
+
+
+def test_a_sentence_is_also_read_in_its_paragraph():
+    import numpy as np
+
+    from rag.compose import in_context
+
+    vectors = np.eye(3, dtype=np.float32)  # three orthogonal sentences: two in one passage, one alone
+    blended = in_context(vectors, ["p1", "p1", "p2"])
+    assert np.allclose(np.linalg.norm(blended, axis=1), 1.0)
+    assert blended[1][0] > 0.5 and blended[1][2] == 0.0  # leans on the sentence before it, not on another passage
+    assert 0.0 < blended[0][1] < blended[1][0]  # the sentence after counts less than the one before
+    assert np.allclose(blended[2], vectors[2])  # alone in its passage: its own vector
+
+
+def test_a_duration_question_needs_a_stated_duration(assistant):
+    from rag.compose import _DURATION, _DURATION_ASKED
+
+    assert _DURATION_ASKED.search("how long did those drills go on?")
+    assert not _DURATION_ASKED.search("How long had the force been around when Mercenary was proposed?")
+    assert _DURATION.search("in month-long drills") and _DURATION.search("lasted for three days")
+    assert not _DURATION.search("for yet another year")
+    drills = assistant.ask("How long did the Boyevoye Bratstvo drills last?")
+    assert not drills.refused and "month-long" in drills.text
+    air = assistant.ask("How long did the 2018 Air Bridge exercise last?")
+    assert air.refused and air.checks_failed == "no passage says how long"
