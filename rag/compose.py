@@ -225,7 +225,12 @@ def question_type(q: str) -> QuestionType:
         reason=bool(
             re.search(
                 r"\bwhy\b|\bhow does\b|\bhow do\b|\breasons?\b|\bexplain\b|\bcase for\b|"
-                r"\bwhat (?:good|use) (?:is|are)\b|\bthe point of\b|\bjustif",
+                r"\bwhat (?:good|use) (?:is|are)\b|\bthe point of\b|\bjustif|"
+                # "what does X tell us about Y", "what keeps them in", "what benefits does the author see"
+                r"\bwhat (?:does|do|did) (?:[\w'’\-]+ ){1,6}(?:show|tell|reveal|suggest|indicate|illustrate|"
+                r"demonstrate)s? (?:us )?about\b|\bwhat (?:keeps|explains|follows|accounts for|prompted|drives|"
+                r"motivates|makes)\b|\b(?:what|which) (?:benefits|advantages|good)\b|\bhow come\b|"
+                r"\bin what ways?\b|\bhow (?:is|are|was|were) .{3,60}\bboth\b",
                 ql,
             )
         ),
@@ -1053,8 +1058,9 @@ class Composer:
 
     def with_neighbours(self, scored: list[Scored], chosen: list[Scored], question: str = "") -> list[Scored]:
         """The answer's sentences plus the best sentence's neighbours in its paragraph when they score close to it
-        (within 0.3): a paragraph's point is often spread over two or three sentences. The refusal checks run on
-        `chosen` alone; neighbours are context, never what lets a question pass."""
+        (within 0.3): a paragraph's point is often spread over two or three sentences. A why/how question takes
+        one sentence more, from anywhere in that paragraph within 0.4 (an explanation is the paragraph's argument).
+        The refusal checks run on `chosen` alone; neighbours are context, never what lets a question pass."""
         if not chosen or not scored:
             return chosen
         qt = question_type(question)
@@ -1062,10 +1068,15 @@ class Composer:
         top = scored[0]
         same, i = _paragraph_of(top, scored)
         out = list(chosen)
-        for j in (i - 1, i + 1):
+        order: list[int] = [i - 1, i + 1]
+        gap = 0.3
+        if qt.reason:  # an explanation: the best paragraph's closest sentences, wherever they stand in it
+            order = sorted(range(len(same)), key=lambda j: -same[j].score)
+            gap, limit = 0.4, limit + 1
+        for j in order:
             if len(out) >= limit:
                 break
-            if 0 <= j < len(same) and same[j].score >= top.score - 0.3 and not self._redundant(same[j], out):
+            if 0 <= j < len(same) and same[j].score >= top.score - gap and not self._redundant(same[j], out):
                 out.append(same[j])
         out.sort(key=lambda s: (s.cand.passage.kind != "article", s.cand.passage.start, s.cand.start))
         return out

@@ -350,3 +350,20 @@ def test_a_duration_question_needs_a_stated_duration(assistant):
     assert not drills.refused and "month-long" in drills.text
     air = assistant.ask("How long did the 2018 Air Bridge exercise last?")
     assert air.refused and air.checks_failed == "no passage says how long"
+
+
+def test_explanations_are_typed_and_read_from_their_paragraph(assistant):
+    for q in (
+        "What does Uzbekistan's exit tell us about the bloc?",
+        "What keeps the members in?",
+        "What benefits do the joint drills bring?",
+        "How come Armenia stays in?",
+        "How is Russia's role both a burden and a necessity?",
+    ):
+        assert question_type(q).reason, q
+    assert not question_type("What does Malek say about Armenia?").reason  # what a work says: a source question
+    drills = assistant.ask("What benefits do the joint drills bring?")
+    assert not drills.refused and "multinational units" in drills.text  # the paragraph's "Firstly, they ..."
+    wary = assistant.ask("Why are member states wary of asking Russia for military intervention?")
+    same = [c for c in wary.citations if c.passage_id == wary.citations[0].passage_id]
+    assert len(same) >= 3  # the paragraph's argument, not its one best sentence
