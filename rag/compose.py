@@ -587,6 +587,9 @@ def _named_in(entity: str, context: str, original: str) -> bool:
     return False
 
 
+# an italic foreign name and its capitalised gloss of one to three words: "*Vozdushnyy most* (Air Bridge)"
+_GLOSS = re.compile(r"\*([^*\n]{2,40})\*\s*\(([A-Z][\w\-]*(?: [A-Z][\w\-]*){0,2})\)")
+
 _DEMONYM = re.compile(r"^[A-Z][a-z]+(?:ian|ish|ese|ic|i|an)$")
 
 
@@ -717,6 +720,13 @@ class Composer:
             for name in {m.group(0).lower() for m in _ENTITY.finditer(p.text)}:
                 counts[name] = counts.get(name, 0) + 1
         self.ubiquitous = {n for n, c in counts.items() if c >= len(article) / 3}  # e.g. "csto"
+        # a foreign name glossed in parentheses, "*Kanal* (Channel)": either name stands for the other
+        self.glosses: dict[str, list[str]] = {}
+        for p in article:
+            for m in _GLOSS.finditer(p.text):
+                native, english = m.group(1).strip(), m.group(2).strip()
+                self.glosses.setdefault(native.lower(), []).append(english)
+                self.glosses.setdefault(english.lower(), []).append(native)
         self.known_names = {n for n in counts if " " not in n}
         # words the article only ever writes capitalised, and not only to open a sentence: a lower-case question's
         # "uzbekistan" or "sco" is the name all the same
@@ -906,7 +916,7 @@ class Composer:
         shares with it at least one other content word (the asked-about act: joined, established, intercepted)."""
         context = self._context(s.cand)
         entities = self.entities(question)
-        absent = [e for e in entities if not _named_in(e, context, s.cand.passage.text)]
+        absent = [e for e in entities if not self._named(e, context, s.cand.passage.text)]
         compound = re.search(r",? and (?:is|are|was|were|does|do|did|what|which|how|where|who|when|why)\b", question)
         unknown = [e for e in absent if e.lower() not in self.known_names]
         if len(absent) > (slack if len(entities) >= 2 else 0) or (unknown and not compound):
@@ -947,7 +957,11 @@ class Composer:
 
     def _names(self, name: str, c: Candidate) -> bool:
         """Whether the sentence (with its pronouns' antecedents) names this entity."""
-        return _named_in(name, self._context(c), c.passage.text)
+        return self._named(name, self._context(c), c.passage.text)
+
+    def _named(self, entity: str, context: str, original: str) -> bool:
+        """_named_in, by the entity's own name or by its gloss ("Channel" names *Kanal*)."""
+        return any(_named_in(n, context, original) for n in [entity, *self.glosses.get(entity.lower(), [])])
 
     def entities(self, question: str) -> list[str]:
         """Capitalised names in the question, without question words and the corpus's ubiquitous names (the

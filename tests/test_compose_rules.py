@@ -367,3 +367,11 @@ def test_explanations_are_typed_and_read_from_their_paragraph(assistant):
     wary = assistant.ask("Why are member states wary of asking Russia for military intervention?")
     same = [c for c in wary.citations if c.passage_id == wary.citations[0].passage_id]
     assert len(same) >= 3  # the paragraph's argument, not its one best sentence
+
+
+def test_a_glossed_foreign_name_is_named_by_its_gloss(assistant):
+    composer = assistant.composer
+    assert "Kanal" in composer.glosses["channel"] and "Air Bridge" in composer.glosses["vozdushnyy most"]
+    assert not any("Lexington" in g for gs in composer.glosses.values() for g in gs)  # a bibliography's parentheses
+    seized = assistant.ask("How many tons of drugs has operation Channel seized?")  # the text says *Kanal* there
+    assert not seized.refused and "360 tons" in seized.text
