@@ -176,7 +176,7 @@ class Assistant:
         strength = self.composer.evidence(scored, q)
         shown = retrieved[: top_k or self.settings.top_k]
         timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000}
-        chosen = self.composer.select(scored, question=final)  # what is asked, not the premise before it
+        chosen = self.composer.select(scored, question=final, asked=q)  # what is asked, not the premise before it
         unmet = self.composer.unmet(final, chosen)
         if strength < self.settings.refusal_threshold or unmet:
             timings["compose"] = (time.perf_counter() - t2) * 1000

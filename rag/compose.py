@@ -394,6 +394,17 @@ _LEANS_BACK = re.compile(
     r"(?:This|These|That|Those|It|Its|They|Their|Such|On the contrary|However|Therefore|Thus|As a result|"
     r"Consequently|Accordingly|Nevertheless|Nonetheless|Firstly|Secondly|Concurrently|On the other hand)\b"
 )
+# a question that grants a criticism before asking what stands against it
+_CONCESSIVE = re.compile(
+    r"^(?:critics|sceptics|skeptics|detractors|some (?:\w+ )?(?:say|argue|claim|call|think|dismiss))\b[^?]*[.;,:]\s*"
+    r"(?:what|why|how|is|are|does|do)\b|^(?:even )?if\b[^?]*\b(?:never|rarely|seldom|hardly|barely)\b|"
+    r"\bgiven (?:all )?(?:the|this|that|such) critici|\b(?:anyway|nonetheless|regardless|all the same)\?*$",
+    re.I,
+)
+# a sentence that turns against what came before
+_CONTRAST = re.compile(
+    r"(?:On the other hand|However|Nevertheless|Nonetheless|On the contrary|Yet|Still|In spite of)\b"
+)
 _CONSEQUENCE = re.compile(r"(?:Therefore|Thus|As a result|Consequently|Hence)\b")
 
 _SLOT_WORDS = frozenset(
@@ -1017,12 +1028,18 @@ class Composer:
             strength += 0.25
         return strength
 
-    def select(self, scored: list[Scored], question: str = "") -> list[Scored]:
+    def select(self, scored: list[Scored], question: str = "", asked: str = "") -> list[Scored]:
         """The best sentence and close, non-redundant others; lists and reasons get more, a date or a number
-        question gets the best sentence that states one when it is close enough."""
+        question gets the best sentence that states one when it is close enough. `asked`: the whole question,
+        premise included ("Critics say the drills are pointless. What good are they?")."""
         if not scored:
             return []
         qt = question_type(question)
+        slotted = qt.when or qt.number or qt.where or qt.who_is or qt.listing
+        if not slotted and _CONCESSIVE.search(asked or question):  # "Critics say X. What good is it?": the turn
+            turn = self._counterpoint(scored)
+            if turn:
+                return turn
         wide = qt.listing or qt.reason
         limit = self.max_sentences + (1 if wide else 0)
         chosen = [scored[0]]
@@ -1094,6 +1111,17 @@ class Composer:
                 out.append(same[j])
         out.sort(key=lambda s: (s.cand.passage.kind != "article", s.cand.passage.start, s.cand.start))
         return out
+
+    def _counterpoint(self, scored: list[Scored]) -> list[Scored]:
+        """For a question that grants a criticism and asks what stands against it: the criticised sentence among
+        the best five, and the turn its paragraph takes within three sentences after it ("On the other hand, the
+        drills offer mutual benefits. Firstly, ...") with the sentence that carries the turn on."""
+        for s in scored[:5]:
+            same, i = _paragraph_of(s, scored)
+            for j in range(i + 1, min(i + 4, len(same))):
+                if _CONTRAST.match(same[j].cand.text):
+                    return [s, *same[j : j + 2]]
+        return []
 
     @staticmethod
     def _continuation(top: Scored, scored: list[Scored], reason: bool = False) -> list[Scored]:

@@ -375,3 +375,16 @@ def test_a_glossed_foreign_name_is_named_by_its_gloss(assistant):
     assert not any("Lexington" in g for gs in composer.glosses.values() for g in gs)  # a bibliography's parentheses
     seized = assistant.ask("How many tons of drugs has operation Channel seized?")  # the text says *Kanal* there
     assert not seized.refused and "360 tons" in seized.text
+
+
+def test_a_granted_criticism_is_answered_by_the_turn_against_it(assistant):
+    from rag.compose import _CONCESSIVE
+
+    assert _CONCESSIVE.search("Detractors call the drills useless. What do they achieve?")
+    assert _CONCESSIVE.search("If the alliance never fights, why keep it?")
+    assert _CONCESSIVE.search("What use are the drills anyway?")
+    assert not _CONCESSIVE.search("What do critics say about the drills?")
+    drills = assistant.ask(
+        "Sceptics say the joint drills are useless since the bloc never fights. What do they achieve?"
+    )
+    assert not drills.refused and "On the other hand" in drills.text and "multinational units" in drills.text
