@@ -686,7 +686,6 @@ _CONTENT_ASKED = frozenset(
         "criticises critique predicts prediction predictions"
     )
 )
-# "how many years after X did Y", "how long between X and Y": answered by the two dates
 # "how long did the drills last": a stated duration answers it ("month-long", "for three days"); "how long had X
 # been around when Y" is answered by two dates instead
 _DURATION_ASKED = re.compile(
@@ -697,6 +696,7 @@ _DURATION = re.compile(
     r"(?:hours?|days?|weeks?|months?|years?|decades?)\b|\b(?:hour|day|week|month|year|decade)[\s\-]long\b",
     re.I,
 )
+# "how many years after X did Y", "how long between X and Y": answered by the two dates
 _YEARS_BETWEEN = re.compile(r"\bhow (?:many (?:years|months|decades)|long)\b.*\b(?:after|before|between|since)\b", re.I)
 
 
