@@ -147,6 +147,7 @@ class HybridRetriever:
         self.bm25.similarity_top_k = min(s.bm25_k, len(handle.passages))
         self.sentences = sentence_retriever(handle, s.dense_k)
         self.acronyms = acronyms([p.text for p in handle.passages.values() if p.kind == "article"])  # as at build
+        self.folded = {pid: _fold_words(p.text) for pid, p in handle.passages.items()}  # for quoted phrases
         self.fusion = QueryFusionRetriever(
             [self.dense, self.bm25, self.sentences, structure_retriever(handle), bibliography_retriever(handle)],
             mode=FUSION_MODES.RECIPROCAL_RANK,
@@ -170,11 +171,12 @@ class HybridRetriever:
         ranked = [(p, float(n.score or 0.0)) for n in hits if (p := self.handle.passages.get(n.node.node_id))]
         phrases = quoted_phrases(text)
         if phrases:  # a phrase the user quotes is found verbatim: the passages that hold it lead
-            holds = [p for p in self.handle.passages.values() if all(ph in _fold_words(p.text) for ph in phrases)]
+            holds = [p for pid, p in self.handle.passages.items() if all(ph in self.folded[pid] for ph in phrases)]
             if holds:
                 top = ranked[0][1] if ranked else 1.0
                 lead = [(p, top + 1e-3 * (len(holds) - i)) for i, p in enumerate(holds)]
-                ranked = lead + [(p, sc) for p, sc in ranked if p not in holds]
+                held = {p.id for p in holds}
+                ranked = lead + [(p, sc) for p, sc in ranked if p.id not in held]
         out = [ScoredPassage(passage=p, score=sc, rank=i) for i, (p, sc) in enumerate(ranked)]
         return out[: k or len(out)]
 
