@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from eval.dataset import EvalItem, fold, fold_loose
+from index.bibliography import org_acronym
 from rag.types import Answer, Citation, SourceRef
 
 METRICS: tuple[str, ...] = (
@@ -49,6 +50,8 @@ _MARKERS = re.compile(r"(?:\s*\[\d+\])+")
 _MARKER_N = re.compile(r"\[(\d+)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _SOURCE = re.compile(r"^(?P<name>.*\S)\s+(?P<year>\d{4}[a-z]?)$", re.I)
+_NAME_SPLIT = re.compile(r"\s*(?:,|&|\band\b)\s*")
+_ET_AL = re.compile(r",?\s+et\s+al\.?$")
 _EDGE_PUNCT = " \t\n.,;:!?"
 
 
@@ -159,13 +162,26 @@ def _backs(citation: Citation | None, sentence: str) -> bool:
 
 
 def source_matches(expected: str, ref: SourceRef) -> bool:
-    """Whether 'Weitz 2018' names this work: family name (or organisation) and year with suffix both match."""
+    """Whether a reader's label names this work: 'Weitz 2018', 'Buzan and Wæver 2003', 'Gibler et al. 2006',
+    'Collective Security Treaty Organization 2019c' or its acronym 'CSTO 2019c'. The first name must be the first
+    author's family name (or the organisation), any other name one of the other authors'; the year with its
+    suffix must match exactly."""
     m = _SOURCE.match(expected.strip())
-    if not m or not ref.authors:
+    if not m or not ref.authors or fold(ref.year) != fold(m.group("year")):
         return False
-    name, first = fold(m.group("name")), ref.authors[0]
-    family = fold(first.split(",")[0])
-    return (name in (family, fold(first))) and fold(ref.year) == fold(m.group("year"))
+    first, *others = ref.authors
+    if "," not in first and not others:  # an organisation, by its name or its acronym
+        return _name_key(m.group("name")) in {_name_key(first), _name_key(org_acronym(first))}
+    names = [_name_key(n) for n in _NAME_SPLIT.split(_ET_AL.sub("", m.group("name"))) if n.strip()]
+    families = {_name_key(o.split()[-1]) for o in others if o.split()}  # "Family, Given", then "Given Family"
+    return bool(names) and names[0] == _name_key(first.split(",")[0]) and all(
+        n in families | {names[0]} for n in names[1:]
+    )
+
+
+def _name_key(name: str) -> str:
+    """A name folded for comparison: case, accents, ligatures and punctuation dropped ('Wæver' = 'Waever')."""
+    return fold_loose(name.replace("æ", "ae").replace("Æ", "Ae"))
 
 
 def source_share(expected: Sequence[str], refs: Sequence[SourceRef]) -> float | None:

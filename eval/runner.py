@@ -15,11 +15,11 @@ import numpy as np
 from tqdm import tqdm
 
 from eval.dataset import DatasetError, EvalItem, load_dataset
-from eval.metrics import METRICS, aggregate, by_category, refusal_tradeoff, score_question
+from eval.metrics import METRICS, aggregate, by_category, refusal_tradeoff, score_question, source_matches
 from index import offline
 from index.errors import InvalidQuestionError
 from index.settings import Settings
-from rag.types import Answer
+from rag.types import Answer, SourceRef
 
 DEFAULT_DATASET = Path(__file__).resolve().parent / "dataset.jsonl"
 DEFAULT_THRESHOLDS = Path(__file__).resolve().parent / "thresholds.toml"
@@ -115,6 +115,11 @@ def evaluate(
     from rag.api import Assistant
 
     assistant = Assistant.from_settings(settings)
+    works = [SourceRef.from_entry(e) for e in assistant.handle.entries.values()]
+    for item in items:  # a label no work answers to would count as a miss on every answer
+        for label in item.cited_sources:
+            if not any(source_matches(label, w) for w in works):
+                raise DatasetError(f"{dataset}: {item.id}: cited source {label!r} names no work of the bibliography")
     records = run_pipeline(assistant, items, generator)
     results: dict[str, Any] = {
         "dataset": dataset,
@@ -200,7 +205,11 @@ def run_cli(
     except (DatasetError, ThresholdsError, OSError) as exc:
         print(f"csto-qa: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    results = evaluate(settings, items, str(path), generator, baseline)
+    try:
+        results = evaluate(settings, items, str(path), generator, baseline)
+    except DatasetError as exc:
+        print(f"csto-qa: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     report = write_results(results, Path(out))
     print(summary_table(results))
     print(f"\nwrote {Path(out) / 'results.json'} and {report}")

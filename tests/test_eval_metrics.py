@@ -156,6 +156,24 @@ def test_source_matches_family_organisation_and_suffixed_year() -> None:
     assert not source_matches("Weitz", ref(["Weitz, Richard"], "2018"))
 
 
+def test_source_matches_coauthors_et_al_and_acronyms() -> None:
+    """A label may name every author, shorten them with 'et al.', or give an organisation by its acronym."""
+    buzan = ref(["Buzan, Barry", "Ole Wæver"], "2003")
+    assert source_matches("Buzan 2003", buzan)
+    assert source_matches("Buzan and Wæver 2003", buzan)
+    assert source_matches("Buzan & Waever 2003", buzan)
+    assert source_matches("Buzan et al. 2003", buzan)
+    assert not source_matches("Wæver and Buzan 2003", buzan)  # the first author comes first
+    assert not source_matches("Buzan and Sewell 2003", buzan)
+    csto = ref(["Collective Security Treaty Organization"], "2019b")
+    assert source_matches("CSTO 2019b", csto)
+    assert not source_matches("CSTO 2019c", csto)
+    assert source_matches("TASS 2019", ref(["TASS Russian News Agency"], "2019"))
+    assert source_matches("United Nations Office on Drugs and Crime 2018",
+                          ref(["United Nations Office on Drugs and Crime"], "2018"))
+    assert not source_matches("NATO 2019b", csto)
+
+
 def test_source_share() -> None:
     """Share of expected works found; None when none expected."""
     refs = [ref(["Sucu, Ali E."], "2017")]

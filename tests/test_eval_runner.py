@@ -115,3 +115,17 @@ def test_bad_dataset_is_a_usage_error(built_settings: Settings, tmp_path: Path) 
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x"}\n')
     assert run_cli(built_settings, str(bad), str(tmp_path / "o"), "extractive", False, None, False) == 2
+
+
+def test_cited_source_naming_no_work_is_a_usage_error(built_settings: Settings, small_dataset: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A cited-source label that answers to no bibliography entry ('Weits 2018') is rejected in one line, before
+    any question runs; the shipped sets' labels all resolve (the metric would count them as misses otherwise)."""
+    item = load_dataset(small_dataset)[0].model_copy(update={"cited_sources": ["Weits 2018"]})
+    bad = tmp_path / "typo.jsonl"
+    bad.write_text(item.model_dump_json() + "\n", encoding="utf-8")
+    out = tmp_path / "o"
+    assert run_cli(built_settings, str(bad), str(out), "extractive", False, None, False) == 2
+    err = capsys.readouterr().err
+    assert "'Weits 2018' names no work of the bibliography" in err and len(err.strip().splitlines()) == 1
+    assert not (out / "results.json").exists()
