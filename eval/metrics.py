@@ -174,8 +174,10 @@ def source_matches(expected: str, ref: SourceRef) -> bool:
         return _name_key(m.group("name")) in {_name_key(first), _name_key(org_acronym(first))}
     names = [_name_key(n) for n in _NAME_SPLIT.split(_ET_AL.sub("", m.group("name"))) if n.strip()]
     families = {_name_key(o.split()[-1]) for o in others if o.split()}  # "Family, Given", then "Given Family"
-    return bool(names) and names[0] == _name_key(first.split(",")[0]) and all(
-        n in families | {names[0]} for n in names[1:]
+    return (
+        bool(names)
+        and names[0] == _name_key(first.split(",")[0])
+        and all(n in families | {names[0]} for n in names[1:])
     )
 
 
