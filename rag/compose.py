@@ -566,6 +566,13 @@ for _capital, _states in _CAPITALS.items():
         _ALIASES[_state.lower()] = (_ALIASES.get(_state.lower(), "") + "|" + _capital.title()).strip("|")
 
 
+# prepositions relate the act to its things; they are not the act ("start operation Mercenary against terrorists")
+_PREPOSITIONS = frozenset(
+    "against alongsid among amongst dure within across over under between through throughout toward upon "
+    "via per despit beyond behind around along besid onto near".split()
+)
+
+
 def _says(word: str, said: str, prefixes: set[str]) -> bool:
     """Whether a sentence's stemmed words say the question's word, itself (its stem inside theirs) or another
     word for the same event (whole stems compared: "aid" is not in "said")."""
@@ -941,7 +948,9 @@ class Composer:
         entity_words = {w for e in entities for w in content_words(e)} | set(content_words(_counted_noun(question)))
         phrased = re.sub(r"\b(?:end|ends|ended|wind|winds|wound) up\b", " ", question)  # "end up doing": light
         asked = [
-            w for w in content_words(phrased) if w not in entity_words and w not in _SLOT_WORDS and not w.isdigit()
+            w
+            for w in content_words(phrased)
+            if w not in entity_words and w not in _SLOT_WORDS and w not in _PREPOSITIONS and not w.isdigit()
         ]
         words = content_words(s.cand.text)
         said, prefixes = " ".join(words), {_stem_prefix(w) for w in words}

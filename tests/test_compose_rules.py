@@ -388,3 +388,12 @@ def test_a_granted_criticism_is_answered_by_the_turn_against_it(assistant):
         "Sceptics say the joint drills are useless since the bloc never fights. What do they achieve?"
     )
     assert not drills.refused and "On the other hand" in drills.text and "multinational units" in drills.text
+
+
+def test_a_preposition_is_not_the_asked_act(assistant):
+    """"begin its Mercenary operation against recruiters": the act is beginning the operation, "against" only
+    relates it to its target, so the dated sentence answers; an unknown target still makes it a refusal."""
+    begun = assistant.ask("In which year did the CSTO begin its Mercenary operation against recruiters?")
+    assert not begun.refused and "2017" in begun.text
+    cartels = assistant.ask("In what year did the CSTO begin operation mercenary against drug cartels in Latin America?")
+    assert cartels.refused
