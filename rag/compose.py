@@ -568,8 +568,32 @@ for _capital, _states in _CAPITALS.items():
 
 # prepositions relate the act to its things; they are not the act ("start operation Mercenary against terrorists")
 _PREPOSITIONS = frozenset(
-    "against alongsid among amongst dure within across over under between through throughout toward upon "
-    "via per despit beyond behind around along besid onto near".split()
+    [
+        "against",
+        "alongsid",
+        "among",
+        "amongst",
+        "dure",
+        "within",
+        "across",
+        "over",
+        "under",
+        "between",
+        "through",
+        "throughout",
+        "toward",
+        "upon",
+        "via",
+        "per",
+        "despit",
+        "beyond",
+        "behind",
+        "around",
+        "along",
+        "besid",
+        "onto",
+        "near",
+    ]
 )
 
 

@@ -395,5 +395,5 @@ def test_a_preposition_is_not_the_asked_act(assistant):
     relates it to its target, so the dated sentence answers; an unknown target still makes it a refusal."""
     begun = assistant.ask("In which year did the CSTO begin its Mercenary operation against recruiters?")
     assert not begun.refused and "2017" in begun.text
-    cartels = assistant.ask("In what year did the CSTO begin operation mercenary against drug cartels in Latin America?")
+    cartels = assistant.ask("In what year did the CSTO begin operation mercenary against cartels in Latin America?")
     assert cartels.refused
