@@ -154,7 +154,10 @@ def source_card(entry: SourceEntry, cites: list[tuple[Passage, str, str]]) -> Pa
     )
     lines = [
         entry.raw,  # the entry as printed in the bibliography, verbatim
-        f"{entry.label}. {', '.join(entry.authors)} ({entry.year_label}). {entry.reference()}.",
+        # "Weitz (2018). Weitz, Richard (2018). ..."; an organisation's label is already its full name
+        f"{entry.label}. "
+        + ("" if entry.label.startswith(entry.authors[0]) else f"{', '.join(entry.authors)} ({entry.year_label}). ")
+        + f"{entry.reference()}.",
         f"Bibliography entry: {entry.label} — {entry.title}"
         + (f", published in {entry.container}" if entry.container else "")
         + (f" {entry.volume}" if entry.container and entry.volume else "")

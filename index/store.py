@@ -32,7 +32,7 @@ from index.errors import IndexCorruptError, IndexNotFoundError, StoreUnavailable
 from index.settings import Settings
 from index.types import Passage, SourceEntry
 
-PARSER_VERSION = "13"  # bump when parsing or chunking changes what passages are produced
+PARSER_VERSION = "14"  # bump when parsing or chunking changes what passages are produced
 _EMBED_KEYS = ("section", "subsection")
 
 

@@ -597,6 +597,12 @@ _PREPOSITIONS = frozenset(
 )
 
 
+# "on what date", "which day": the answer gives the day ("Oct 7 2016", "20 March 2019"), not only the year
+_DAY_ASKED = re.compile(r"\b(?:what|which)(?:'s| is| was)?(?: the)?(?: exact)? (?:date|day)\b|\bwhen exactly\b", re.I)
+_MONTHS = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+_DAY = re.compile(rf"\b{_MONTHS} \d{{1,2}}\b|\b\d{{1,2}} {_MONTHS}", re.I)
+
+
 def _says(word: str, said: str, prefixes: set[str]) -> bool:
     """Whether a sentence's stemmed words say the question's word, itself (its stem inside theirs) or another
     word for the same event (whole stems compared: "aid" is not in "said")."""
@@ -1084,17 +1090,13 @@ class Composer:
                 chosen.append(s)
         dated = qt.when or _YEARS_BETWEEN.search(question) is not None
         slot = (lambda t: bool(_YEAR.search(t))) if dated else quantity_in if qt.number else None
+        if dated and _DAY_ASKED.search(question):  # "on what date": a day and month, not a year alone
+            slot = lambda t: bool(_DAY.search(t))  # noqa: E731
         if slot and not any(slot(c.cand.text) for c in chosen):
-            extra = next(
-                (
-                    s
-                    for s in scored
-                    if s.score >= scored[0].score - 0.25 and slot(s.cand.text) and not self._redundant(s, chosen)
-                ),
-                None,
-            )
-            if extra is not None:
-                chosen = [*chosen[: limit - 1], extra]
+            extra = next((s for s in scored if s.score >= scored[0].score - 0.25 and slot(s.cand.text)), None)
+            if extra is not None:  # it takes the place of its near-twin ("Oct 7 2016" in the entry as printed)
+                twins = [c for c in chosen if self._redundant(extra, [c])]
+                chosen = [*[c for c in chosen if c not in twins][: limit - 1], extra]
         if _YEARS_BETWEEN.search(question):  # "how many years after X did Y": a dated sentence for each of them
             for name in self.entities(question):
                 if any(slot and slot(c.cand.text) and self._names(name, c.cand) for c in chosen):

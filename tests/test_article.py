@@ -282,6 +282,9 @@ def test_source_cards_list_citing_passages(corpus):
     cards = {p.source_key: p for p in corpus.passages if p.kind == "source_card"}
     assert len(cards) == 41
     assert "Cited in the article" in cards["weitz2018"].text and "(p. 25)" in cards["weitz2018"].text
+    # the card's reference line names a person's work twice (label, then full name) and an organisation's once
+    assert "\nWeitz (2018). Weitz, Richard (2018). Assessing the Collective" in cards["weitz2018"].text
+    assert "\nTASS Russian News Agency (2019). Post-Soviet Bloc" in cards["tass2019"].text
 
 
 def test_sentence_splitter_keeps_abbreviations():

@@ -397,3 +397,14 @@ def test_a_preposition_is_not_the_asked_act(assistant):
     assert not begun.refused and "2017" in begun.text
     cartels = assistant.ask("In what year did the CSTO begin operation mercenary against cartels in Latin America?")
     assert cartels.refused
+
+
+def test_a_date_question_prefers_the_day_to_the_year(assistant):
+    """"On what date": the sentence with the day and month ("Oct 7 2016") takes the place of its near-twin that
+    gives the year only."""
+    from rag.compose import _DAY, _DAY_ASKED
+
+    assert _DAY_ASKED.search("What's the exact date Georgia left?") and not _DAY_ASKED.search("What year was it?")
+    assert _DAY.search("Oct 7 2016") and _DAY.search("20 March 2019") and not _DAY.search("in May 2016 it")
+    answer = assistant.ask("What day did the CSTO report that its Frontier-2016 exercise was over?")
+    assert not answer.refused and "Oct 7 2016" in answer.text
