@@ -111,7 +111,8 @@ def tradeoff(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 def evaluate(
     settings: Settings, items: Sequence[EvalItem], dataset: str, generator: str, baseline: bool
 ) -> dict[str, Any]:
-    """The whole results.json object."""
+    """The whole results.json object. Raises DatasetError, before any question runs, when a cited-source label
+    names no work of the bibliography."""
     from rag.api import Assistant
 
     assistant = Assistant.from_settings(settings)

@@ -158,7 +158,7 @@ class HybridRetriever:
         )
 
     def embed_query(self, text: str) -> np.ndarray:
-        """The normalised query vector."""
+        """The normalised query vector; a question naming the CSTO is blended with its "the alliance" reading."""
         queries = [expand(text, self.acronyms)]
         if _SUBJECT.search(text):  # "the CSTO's drills" is also read as "the alliance's drills"
             queries.append(expand(_SUBJECT.sub(_SUBJECT_NAME, text), self.acronyms))
