@@ -214,7 +214,11 @@ def question_type(q: str) -> QuestionType:
         ),
         listing=bool(
             re.search(
-                r"\b(?:which|what) (?:[\w\-]+ ){0,4}?(countries|states|members|exercises|operations|nations|partners|"
+                # the words between may qualify the plural but not open a clause: "which researcher concluded
+                # that members ...", "what good are its exercises", "what is pushing member states" list nothing
+                r"\b(?:which|what) (?:(?:are|were|is|was) (?=the |its |their |all |these |those ))?"
+                r"(?:(?!(?:that|who|whom|whose|which|did|does|do|is|are|was|were|has|have|had)\b)[\w\-]+ ){0,4}?"
+                r"(countries|states|members|exercises|operations|nations|partners|"
                 r"participants|signatories|republics|regions|blocs|groupings|sub-groupings|groups|areas)\b|"
                 r"\blist\b|\bname the\b|\bwho (are|were)\b|"
                 r"^who (?:belongs?|belonged|makes? up|made up|takes? part|took part|participates?|participated|"

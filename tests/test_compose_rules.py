@@ -41,6 +41,11 @@ def test_question_type_negatives():
     assert not question_type("Which CSTO activities are overlooked when critics focus on its limits?").when
     assert not question_type("Who is cited for the claim that Russia pays little attention?").who_is
     assert not question_type("Who argues that both alliances rest on Russia?").where
+    # a plural after a clause opens is not what is listed: this asks for a researcher
+    assert not question_type("Which researcher concluded that members lack real unity?").listing
+    assert not question_type("What good are its military exercises?").listing
+    assert not question_type("What is pushing member states to rethink their defence?").listing
+    assert question_type("Which Central Asian member states joined?").listing
 
 
 def test_quantities_exclude_years_and_cited_pages():
