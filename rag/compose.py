@@ -786,7 +786,9 @@ class Composer:
         lower = set(re.findall(r"(?<![\w\-])[a-z][\w\-]+", body))
         # standing alone mid-sentence ("Uzbekistan"), not only inside a longer name ("Rapid" of "Collective Rapid ...")
         runs = re.finditer(
-            r"(?:(?<=[a-z,;(*] )|(?<=[a-z*] \())[A-Z][\w\-]+(?:\s+(?:(?:of|on|and|the|for)\s+)?[A-Z][\w\-]+)*", body
+            r"(?:(?<=[a-z,;(*] )|(?<=[a-z*] \()|(?<=[a-z,;(] \*))[A-Z][\w\-]+(?:\s+(?:(?:of|on|and|the|for)\s+)?"
+            r"[A-Z][\w\-]+)*",
+            body,  # "operation *Kanal*": an italic name too
         )
         mid = [m.group(0) for m in runs if " " not in m.group(0)]
         self.proper = {w for w in mid if w.lower() not in lower and len(w) >= 3 and w.lower() not in self.ubiquitous}

@@ -194,6 +194,10 @@ def test_questions_naming_a_part_of_the_article_reach_it(assistant):
 def test_lower_case_questions_keep_their_names(assistant):
     names = assistant.composer.entities
     assert names("In what year did uzbekistan leave the csto?") == ["Uzbekistan"]
+    # a name the article writes in italics ("operation *Kanal*") counts too, and keeps a follow-up on it
+    assert names("what is operation kanal?") == ["Kanal"] and names("who takes part in nayemnik") == ["Nayemnik"]
+    history = [{"role": "user", "content": "what is operation kanal?"}, {"role": "assistant", "content": "An op."}]
+    assert "UNDOC" in assistant.ask("is any UN agency involved in it?", history=history).text
     assert names("Beyond combat, what is the rapid reaction force trained for?") == []  # "Rapid" is not a name
     assert assistant.ask("in what year did uzbekistan leave the csto?").refused
 
