@@ -156,7 +156,7 @@ def source_card(entry: SourceEntry, cites: list[tuple[Passage, str, str]]) -> Pa
         entry.raw,  # the entry as printed in the bibliography, verbatim
         # "Weitz (2018). Weitz, Richard (2018). ..."; an organisation's label is already its full name
         f"{entry.label}. "
-        + ("" if entry.label.startswith(entry.authors[0]) else f"{', '.join(entry.authors)} ({entry.year_label}). ")
+        + ("" if entry.organisation else f"{', '.join(entry.authors)} ({entry.year_label}). ")
         + f"{entry.reference()}.",
         f"Bibliography entry: {entry.label} — {entry.title}"
         + (f", published in {entry.container}" if entry.container else "")
