@@ -44,3 +44,21 @@ def gloss(sentence: str, table: dict[str, str]) -> str:
         if re.search(rf"\b{short}\b", sentence) and long.lower() not in sentence.lower()
     ]
     return f"{sentence} ({'; '.join(extra)})" if extra else sentence
+
+
+# "Collective Security Treaty Organization (CSTO) or *Organizacija Dogovora o Kollektivnoj Bezopasnosti* (ODKB)": a
+# name given with its acronym, then in its own language (the article italicises foreign words) with that acronym
+_ALIAS = re.compile(_DEFINED.pattern + r"\s+or\s+\*([^*]{3,160})\*\s+\(([A-Z]{2,6})\)")
+
+
+def aliases(text: str) -> list[tuple[str, str, str, str]]:
+    """The foreign names a text gives for a name it defines with an acronym, as (name, acronym, foreign name,
+    foreign acronym): [("Collective Security Treaty Organization", "CSTO", "Organizacija ...", "ODKB")]."""
+    out = []
+    for m in _ALIAS.finditer(text):
+        words = m.group(1).split()
+        start = next(  # "the CSTO's Collective Rapid Reaction Forces (CRRF)": the words the initials spell
+            (i for i in range(len(words)) if "".join(w[0] for w in words[i:] if w[0].isupper()) == m.group(2)), 0
+        )
+        out.append((" ".join(words[start:]), m.group(2), " ".join(m.group(3).split()), m.group(4)))
+    return out

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import Stemmer
 
+from index.acronyms import aliases
 from index.store import IndexHandle
 from index.store import passage_sentences as passage_spans
 from index.types import Passage
@@ -639,6 +640,33 @@ def _named_in(entity: str, context: str, original: str) -> bool:
     return False
 
 
+# a question asking for a thing's name in its own language: "what is the CSTO called in Russian", "the russian
+# abbreviation for the csto", "what does ODKB stand for" (the foreign acronym itself names the language)
+_NAME_ASKED = re.compile(
+    r"\b(?:called|acronyms?|abbreviat\w*|short form|initials|stands? for)\b"
+    r"|\bnamed?\b(?! (?:the|all|every|each|any|some|its|their|one|two|three|four|five|six|which)\b)"  # not "name the"
+)
+_OWNS_OTHER = re.compile(  # "the CSTO's drug operation called ...": the CSTO owns the thing asked, it is not asked
+    r"['’]s? (?!(?:russian |native |own |full |official )?(?:names?|acronyms?|abbreviations?|title))"
+)
+_IN_LANGUAGE = re.compile(r"\brussians?\b(?!-)|\b(?:native|original|local|own|foreign)[- ]language\b|\bin its own\b")
+
+
+def alias_asked(question: str, found: list[tuple[str, str, str, str]]) -> list[tuple[str, str, str, str]]:
+    """The aliases (index.acronyms.aliases) a question asks for: it asks for a name, and either names the thing
+    (its name or acronym) and a language, or names the foreign name or acronym itself."""
+    ql = question.lower()
+    if not _NAME_ASKED.search(ql):
+        return []
+
+    def has(name: str) -> bool:  # named, and not as the owner of another thing ("the CSTO's drug operation")
+        return any(
+            not _OWNS_OTHER.match(ql, m.end()) for m in re.finditer(rf"(?<!\w){re.escape(name.lower())}(?!\w)", ql)
+        )
+
+    return [a for a in found if ((has(a[0]) or has(a[1])) and _IN_LANGUAGE.search(ql)) or has(a[2]) or has(a[3])]
+
+
 # an italic foreign name and its capitalised gloss of one to three words: "*Vozdushnyy most* (Air Bridge)"
 _GLOSS = re.compile(r"\*([^*\n]{2,40})\*\s*\(([A-Z][\w\-]*(?: [A-Z][\w\-]*){0,2})\)")
 
@@ -780,6 +808,8 @@ class Composer:
                 self.glosses.setdefault(native.lower(), []).append(english)
                 self.glosses.setdefault(english.lower(), []).append(native)
         self.known_names = {n for n in counts if " " not in n}
+        # names the article also gives in their own language, "... (CSTO) or *Organizacija ...* (ODKB)"
+        self.aliases = list(dict.fromkeys(a for p in article for a in aliases(p.text)))
         # words the article only ever writes capitalised, and not only to open a sentence: a lower-case question's
         # "uzbekistan" or "sco" is the name all the same
         body = " ".join(p.text for p in article)
@@ -843,6 +873,7 @@ class Composer:
         qnums = numbers_in(question)
         counted = re.search(rf"\b(?:the|its|their) ({_NUMBER_WORDS})\b", question.lower())
         qcount = counted.group(1) if counted else ""
+        native = alias_asked(question, self.aliases)
         out = []
         for c in cands:
             sem = _fit(qvec, c)
@@ -874,6 +905,8 @@ class Composer:
                 bonus += 0.08 * sum(self._names(n, c) for n in names) / len(names)
             if topic:  # a follow-up's "it": the thing the conversation is about
                 bonus += 0.06 * sum(self._names(n, c) for n in topic) / len(topic)
+            if any(a[2] in text and a[3] in text for a in native):
+                bonus += 0.6  # "what is the CSTO called in Russian": the sentence giving that name leads
             if qnums and qnums <= numbers_in(text):
                 bonus += 0.06  # "the 2016 news item": the sentence that states the question's own figure
             if text.rstrip("”\"' ").endswith("?") and not re.search(r"\bquestions?\b", question, re.I):
@@ -1057,6 +1090,9 @@ class Composer:
                 name = self.proper_by_lower.get(w, "")
                 if name and name not in out and name.lower() != self.author:
                     out.append(name)
+        if alias_asked(question, self.aliases):  # "called in Russian": the language asked in is no name to find
+            kept = (" ".join(w for w in n.split() if not _IN_LANGUAGE.fullmatch(w.lower())) for n in out)
+            out = [n for n in kept if n]
         return out
 
     def evidence(self, scored: list[Scored], question: str = "") -> float:

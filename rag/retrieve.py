@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from index.acronyms import acronyms, expand
+from index.acronyms import acronyms, aliases, expand
 from index.store import IndexHandle
+from rag.compose import alias_asked
 from rag.types import ScoredPassage
 
 
@@ -148,6 +149,8 @@ class HybridRetriever:
         self.sentences = sentence_retriever(handle, s.dense_k)
         self.acronyms = acronyms([p.text for p in handle.passages.values() if p.kind == "article"])  # as at build
         self.folded = {pid: _fold_words(p.text) for pid, p in handle.passages.items()}  # for quoted phrases
+        found = [(p, aliases(p.text)) for p in handle.passages.values() if p.kind == "article"]
+        self.aliases = [(p, names) for p, names in found if names]  # passages naming a thing in its own language
         self.fusion = QueryFusionRetriever(
             [self.dense, self.bm25, self.sentences, structure_retriever(handle), bibliography_retriever(handle)],
             mode=FUSION_MODES.RECIPROCAL_RANK,
@@ -174,13 +177,19 @@ class HybridRetriever:
         hits = self.fusion.retrieve(bundle)
         ranked = [(p, float(n.score or 0.0)) for n in hits if (p := self.handle.passages.get(n.node.node_id))]
         phrases = quoted_phrases(text)
-        if phrases:  # a phrase the user quotes is found verbatim: the passages that hold it lead
-            holds = [p for pid, p in self.handle.passages.items() if all(ph in self.folded[pid] for ph in phrases)]
-            if holds:
-                top = ranked[0][1] if ranked else 1.0
-                lead = [(p, top + 1e-3 * (len(holds) - i)) for i, p in enumerate(holds)]
-                held = {p.id for p in holds}
-                ranked = lead + [(p, sc) for p, sc in ranked if p.id not in held]
+        holds = [
+            p for pid, p in self.handle.passages.items() if phrases and all(ph in self.folded[pid] for ph in phrases)
+        ]
+        named = [] if phrases else [p for p, found in self.aliases if alias_asked(text, found)]
+        if holds:  # a phrase the user quotes is found verbatim: the passages that hold it lead
+            top = ranked[0][1] if ranked else 1.0
+            lead = [(p, top + 1e-3 * (len(holds) - i)) for i, p in enumerate(holds)]
+            held = {p.id for p in holds}
+            ranked = lead + [(p, sc) for p, sc in ranked if p.id not in held]
+        elif named:  # "what is the CSTO called in Russian": the passage giving that name comes second
+            held = {p.id for p in named}
+            rest = [(p, sc) for p, sc in ranked if p.id not in held]
+            ranked = rest[:1] + [(p, rest[0][1] if rest else 1.0) for p in named] + rest[1:]
         out = [ScoredPassage(passage=p, score=sc, rank=i) for i, (p, sc) in enumerate(ranked)]
         return out[: k or len(out)]
 

@@ -1,6 +1,6 @@
 """Acronyms the article defines: both forms reach BM25, and sentence vectors carry the long form."""
 
-from index.acronyms import acronyms, expand, gloss
+from index.acronyms import acronyms, aliases, expand, gloss
 
 TEXTS = [
     "Analysts look to the Shanghai Cooperation Organization (SCO) instead.",
@@ -36,3 +36,17 @@ def test_gloss_appends_long_forms_of_bare_acronyms() -> None:
         "The SCO came into force in 2003. (Shanghai Cooperation Organization)"
     )
     assert gloss("Nothing to expand.", table) == "Nothing to expand."
+
+
+def test_aliases_give_the_foreign_name_and_acronym_of_a_defined_name() -> None:
+    text = (
+        "The Collective Security Treaty Organization (CSTO) or *Organizacija Dogovora o Kollektivnoj "
+        "Bezopasnosti* (ODKB) is an alliance. Another body is the CSTO's Collective Rapid Reaction Forces (CRRF) or "
+        "*Kollektivnyye sily operativnogo reagirovaniya* (KSOR). The Shanghai Cooperation Organization (SCO) or "
+        "the SCO has no foreign name here."
+    )
+    assert aliases(text) == [
+        ("Collective Security Treaty Organization", "CSTO", "Organizacija Dogovora o Kollektivnoj Bezopasnosti",
+         "ODKB"),
+        ("Collective Rapid Reaction Forces", "CRRF", "Kollektivnyye sily operativnogo reagirovaniya", "KSOR"),
+    ]

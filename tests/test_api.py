@@ -49,6 +49,19 @@ def test_question_naming_the_csto_finds_a_sentence_that_says_the_alliance(assist
     assert float(blended @ sentence) > float(plain @ sentence) + 0.05
 
 
+@pytest.mark.parametrize(
+    "question", ["What is the CSTO called in Russian?", "whats the russian abbreviation for the csto"]
+)
+def test_a_name_asked_in_russian_is_answered_by_the_sentence_giving_it(assistant, question):
+    """The sentence giving the Russian name never says "Russian": the passage giving it is brought in second and
+    its sentence leads the answer."""
+    hits = assistant.retrieve(question, k=3)
+    assert any("Organizacija Dogovora" in h.passage.text for h in hits)
+    answer = assistant.ask(question)
+    assert not answer.refused
+    assert "*Organizacija Dogovora o Kollektivnoj Bezopasnosti* (ODKB)" in answer.citations[0].quote
+
+
 def test_source_card_retrieved_for_bibliography_question(assistant):
     hits = assistant.retrieve("What did Weitz publish in 2018?", k=5)
     assert any(h.passage.kind == "source_card" and h.passage.source_key == "weitz2018" for h in hits)

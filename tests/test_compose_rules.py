@@ -10,6 +10,7 @@ from rag.compose import (
     _counts,
     _named_in,
     _possessor_mismatch,
+    alias_asked,
     content_words,
     quantity_in,
     question_type,
@@ -417,3 +418,29 @@ def test_a_date_question_prefers_the_day_to_the_year(assistant):
     assert _DAY.search("Oct 7 2016") and _DAY.search("20 March 2019") and not _DAY.search("in May 2016 it")
     answer = assistant.ask("What day did the CSTO report that its Frontier-2016 exercise was over?")
     assert not answer.refused and "Oct 7 2016" in answer.text
+
+
+ALIASES = [
+    ("Collective Security Treaty Organization", "CSTO", "Organizacija Dogovora o Kollektivnoj Bezopasnosti", "ODKB"),
+    ("Collective Rapid Reaction Forces", "CRRF", "Kollektivnyye sily operativnogo reagirovaniya", "KSOR"),
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        ("What is the CSTO called in Russian, and what is the Russian acronym?", "ODKB"),
+        ("whats the russian abbreviation for the csto", "ODKB"),
+        ("Give me the Collective Security Treaty Organization's name in Russian.", "ODKB"),
+        ("What is the CSTO's Russian name?", "ODKB"),
+        ("What does KSOR stand for?", "KSOR"),
+        ("What's the CRRF's Russian acronym?", "KSOR"),
+        ("Name the CSTO's original members.", None),  # an imperative "name", and "original" is no language
+        ("What is the CSTO's anti-drug operation called in Russian?", None),  # the CSTO owns the thing asked
+        ("What is the name of the Russian-led CSTO force?", None),  # "Russian-led" names no language
+        ("Which treaty created the CSTO?", None),
+    ],
+)
+def test_a_name_asked_in_its_own_language(question, asked):
+    found = alias_asked(question, ALIASES)
+    assert [a[3] for a in found] == ([asked] if asked else [])
