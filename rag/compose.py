@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import Stemmer
 
-from index.acronyms import aliases
+from index.acronyms import acronyms, aliases
 from index.store import IndexHandle
 from index.store import passage_sentences as passage_spans
 from index.types import Passage
@@ -192,7 +192,10 @@ def question_type(q: str) -> QuestionType:
         ),
         number=bool(
             re.search(
-                r"\bhow (many|much)\b|\bwhat (percentage|share|amount|number|proportion|fraction|portion)\b|"
+                # "how much weight/influence does it carry": a degree, not a figure
+                r"\bhow many\b|\bhow much\b(?! (?:weight|influence|power|sway|clout|say|importance|leverage|"
+                r"control|support|trust|confidence|attention|emphasis|priority|progress|success|sense)\b)|"
+                r"\bwhat (percentage|share|amount|number|proportion|fraction|portion)\b|"
                 r"\bhow (large|big)\b|"
                 # "what's the troop strength", "what was the death toll", "what tonnage of narcotics"
                 r"\bwhat(?:'s|’s| is| was| were| are)? (?:the )?(?:[\w\-]+ )?(?:strength|toll|size|tonnage|"
@@ -535,8 +538,21 @@ _SAME_EVENT = [
     "help helped assist assistance aid intervention support",
     "offence offences offense crime crimes criminal",
     "drug drugs narcotic narcotics",
-    "gear equipment weapons arms hardware",
+    "gear equipment weapons arms hardware kit materiel",
+    "give gave given hand handed provide provided supply supplied deliver delivered transfer transferred donate",
+    "promise promised pledge pledged agree agreed agreement",
     "headquarters headquartered based seat",
+]
+# phrasal verbs and set phrases read as the one word the article would use (general English, not the corpus's)
+_PHRASAL = [
+    (re.compile(rf"\b{a}\b", re.I), b)
+    for a, b in [
+        (r"(?:sign|signs|signed|signing) up", "join"),
+        (r"(?:come|comes|came|coming) (?:on board|aboard)", "join"),
+        (r"(?:pull|pulls|pulled|drop|drops|dropped|opt|opts|opted|back|backs|backed) out", "withdraw"),
+        (r"(?:at no|without) (?:cost|charge|payment)|free of charge|for nothing", "free"),
+        (r"second[- ]?hand", "used"),
+    ]
 ]
 _EVENT_OF: dict[str, frozenset[str]] = {}
 for _group in _SAME_EVENT:
@@ -770,8 +786,8 @@ _YEARS_BETWEEN = re.compile(r"\bhow (?:many (?:years|months|decades)|long)\b.*\b
 
 
 def numbers_in(text: str) -> set[str]:
-    """The digit sequences of a text."""
-    return set(re.findall(r"\d+", text))
+    """The digit sequences of a text, but for those a word holds ("catch-22", "G-20": a name, not a figure)."""
+    return set(re.findall(r"(?<![A-Za-z]-)(?<!\w)\d+", text))
 
 
 class Composer:
@@ -808,6 +824,8 @@ class Composer:
                 self.glosses.setdefault(native.lower(), []).append(english)
                 self.glosses.setdefault(english.lower(), []).append(native)
         self.known_names = {n for n in counts if " " not in n}
+        # the long names it defines acronyms for, "Shanghai Cooperation Organization (SCO)": found in lower case too
+        self.long_names = sorted(acronyms([p.text for p in article]).values(), key=len, reverse=True)
         # names the article also gives in their own language, "... (CSTO) or *Organizacija ...* (ODKB)"
         self.aliases = list(dict.fromkeys(a for p in article for a in aliases(p.text)))
         # words the article only ever writes capitalised, and not only to open a sentence: a lower-case question's
@@ -1016,6 +1034,8 @@ class Composer:
             return True
         entity_words = {w for e in entities for w in content_words(e)} | set(content_words(_counted_noun(question)))
         phrased = re.sub(r"\b(?:end|ends|ended|wind|winds|wound) up\b", " ", question)  # "end up doing": light
+        for pattern, verb in _PHRASAL:  # "sign up" is "join", "at no cost" is "free"
+            phrased = pattern.sub(verb, phrased)
         asked = [
             w
             for w in content_words(phrased)
@@ -1086,8 +1106,12 @@ class Composer:
             if name and name.lower() not in self.ubiquitous:
                 out.append(name)
         if question[1:] == question[1:].lower():  # typed in lower case: the corpus's proper names still count
-            for w in re.findall(r"[a-z][\w\-]+", question.lower()):
-                name = self.proper_by_lower.get(w, "")
+            ql = question.lower()
+            longs = [n for n in self.long_names if re.search(rf"\b{re.escape(n.lower())}\b", ql)]
+            out += [n for n in longs if n not in out]  # "the shanghai cooperation organization", as one name
+            within = {w for n in longs for w in n.lower().split()}
+            for w in re.findall(r"[a-z][\w\-]+", ql):
+                name = self.proper_by_lower.get(w, "") if w not in within else ""
                 if name and name not in out and name.lower() != self.author:
                     out.append(name)
         if alias_asked(question, self.aliases):  # "called in Russian": the language asked in is no name to find

@@ -12,6 +12,7 @@ from rag.compose import (
     _possessor_mismatch,
     alias_asked,
     content_words,
+    numbers_in,
     quantity_in,
     question_type,
 )
@@ -444,3 +445,34 @@ ALIASES = [
 def test_a_name_asked_in_its_own_language(question, asked):
     found = alias_asked(question, ALIASES)
     assert [a[3] for a in found] == ([asked] if asked else [])
+
+
+def test_a_number_inside_a_word_is_no_figure():
+    assert numbers_in("why does that put the alliance in a catch-22?") == set()
+    assert numbers_in("joined in 1994 with $ 200 million (2020/1)") == {"1994", "200", "2020", "1"}
+
+
+def test_how_much_of_a_quality_asks_a_degree_not_a_figure():
+    assert not question_type("How much weight does that country carry inside the organisation?").number
+    assert not question_type("How much influence does Moscow have?").number
+    assert question_type("How much second-hand army kit did Russia agree to hand Kyrgyzstan?").number
+
+
+def test_lower_case_long_names_and_phrasal_verbs(assistant):
+    """A long name typed in lower case is one name (its acronym stands for it in the sentence); "sign up" asks
+    for a joining, "at no cost" for something free, "second-hand" for something used."""
+    composer = assistant.composer
+    assert composer.entities("when did the shanghai cooperation organization come into force?") == [
+        "Shanghai Cooperation Organization"
+    ]
+    for question, other, fragment in [
+        ("When did Azerbaijan, Belarus and Georgia sign up?", "When did Azerbaijan, Belarus and Georgia pull out?",
+         "they were joined later by"),
+        ("How much second-hand army kit did Russia agree to hand Kyrgyzstan at no cost?",
+         "How much did Russia spend on Kyrgyzstan's air defence?", "used army"),
+    ]:
+        qvec = assistant.retriever.embed_query(question)
+        cands = composer.candidates(assistant.retriever.retrieve(question, vector=qvec))
+        scored = [s for s in composer.score(question, qvec, cands) if fragment in s.cand.text]
+        assert scored and composer._about(question, scored[0])
+        assert not composer._about(other, scored[0])  # another act about the same names
