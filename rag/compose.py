@@ -413,6 +413,11 @@ _CONCESSIVE = re.compile(
 _CONTRAST = re.compile(
     r"(?:On the other hand|However|Nevertheless|Nonetheless|On the contrary|Yet|Still|In spite of)\b"
 )
+_PAIR_OPENS = re.compile(r"(?:On the one hand|Firstly|First,)")
+_PAIR_CLOSES = re.compile(
+    r"(?:On the other hand|Secondly|Second,|Concurrently|At the same time|Meanwhile|In addition|Additionally|Moreover|"
+    r"Furthermore)\b"
+)
 _CONSEQUENCE = re.compile(r"(?:Therefore|Thus|As a result|Consequently|Hence)\b")
 
 _SLOT_WORDS = frozenset(
@@ -1210,6 +1215,12 @@ class Composer:
                 break
             if 0 <= j < len(same) and same[j].score >= top.score - gap and not self._redundant(same[j], out):
                 out.append(same[j])
+        for s in list(out):  # "On the one hand, ..." is half a statement: its other hand comes with it
+            if _PAIR_OPENS.match(s.cand.text):
+                own, k = _paragraph_of(s, scored)
+                other = next((x for x in own[k + 1 : k + 3] if _PAIR_CLOSES.match(x.cand.text)), None)
+                if other is not None and not self._redundant(other, out):
+                    out.append(other)
         out.sort(key=lambda s: (s.cand.passage.kind != "article", s.cand.passage.start, s.cand.start))
         return out
 

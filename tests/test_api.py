@@ -99,3 +99,15 @@ def test_asking_before_any_index(tmp_path):
     with pytest.raises(IndexNotFoundError):
         Assistant.from_settings(load_settings(data_dir=tmp_path / "empty"))
     assert not (tmp_path / "empty").exists()
+
+
+def test_on_the_one_hand_comes_with_its_other_half(assistant):
+    """A quoted "On the one hand, ..." brings the sentence that completes it ("Concurrently, ...")."""
+    history = [
+        {"role": "user", "content": "When did the CSTO set up its rapid reaction force?"},
+        {"role": "assistant", "content": "The Collective Rapid Reaction Forces (CRRF) were established in 2009."},
+    ]
+    answer = assistant.ask("And what are they actually meant to do?", history=history)
+    quotes = [c.quote for c in answer.citations]
+    opens = [i for i, q in enumerate(quotes) if q.startswith("On the one hand")]
+    assert opens and quotes[opens[0] + 1].startswith("Concurrently, they are trained")
