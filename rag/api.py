@@ -116,6 +116,21 @@ def final_question(question: str) -> str:
     return parts[-1] if len(parts) > 1 and len(content_words(parts[-1])) >= 1 else question
 
 
+_SECOND_PART = re.compile(
+    r",? and (?=(?:is|are|was|were|does|do|did|has|have|what|which|how|where|who|when|why|whom|whose)\b)", re.I
+)
+
+
+def second_part(question: str) -> str:
+    """The second question of a compound one ("What is X supposed to do, and is it up and running?" -> "Is it up
+    and running?"); '' when there is none."""
+    m = _SECOND_PART.search(question)
+    if not m or len(content_words(question[: m.start()])) < 2:
+        return ""
+    part = question[m.end() :].strip()
+    return part[:1].upper() + part[1:] if len(content_words(part)) >= 2 else ""
+
+
 def retrieval_query(question: str, history: History, turns: int) -> str:
     """The question, preceded by the previous user turn(s) and the names the last reply opened with, when it is
     an elliptical follow-up."""
@@ -191,7 +206,16 @@ class Assistant:
                 evidence_strength=strength,
                 checks_failed=unmet,
             )
-        citations = self.composer.citations(self.composer.with_neighbours(scored, chosen, final))
+        quoted = self.composer.with_neighbours(scored, chosen, final)
+        part = second_part(final)
+        if part:  # "..., and is it up and running?": the best sentence for the second question too (context only:
+            # the checks above were passed by the first choice)
+            names = self.composer.entities(final)
+            own = self.retriever.embed_query(part)  # read with the whole question, as a follow-up is
+            also = self.composer.score(part, qvec, self.composer.candidates(retrieved), focus=own, topic=names)
+            if also and self.composer.evidence(also, part) >= self.settings.refusal_threshold:
+                quoted = self.composer.add_one(quoted, also[:3])
+        citations = self.composer.citations(quoted)
         answer = Answer(
             question=asked,
             text=render(citations, question_type(q).source),

@@ -1224,6 +1224,15 @@ class Composer:
         out.sort(key=lambda s: (s.cand.passage.kind != "article", s.cand.passage.start, s.cand.start))
         return out
 
+    def add_one(self, quoted: list[Scored], best: list[Scored]) -> list[Scored]:
+        """The quoted sentences with the first of `best` that does not repeat one of them, in article order."""
+        extra = next((s for s in best if not self._redundant(s, quoted)), None)
+        if extra is None:
+            return quoted
+        out = [*quoted, extra]
+        out.sort(key=lambda s: (s.cand.passage.kind != "article", s.cand.passage.start, s.cand.start))
+        return out
+
     def _counterpoint(self, scored: list[Scored]) -> list[Scored]:
         """For a question that grants a criticism and asks what stands against it: the criticised sentence among
         the best five, and the turn its paragraph takes within three sentences after it ("On the other hand, the

@@ -111,3 +111,10 @@ def test_on_the_one_hand_comes_with_its_other_half(assistant):
     quotes = [c.quote for c in answer.citations]
     opens = [i for i, q in enumerate(quotes) if q.startswith("On the one hand")]
     assert opens and quotes[opens[0] + 1].startswith("Concurrently, they are trained")
+
+
+def test_a_compound_question_gets_a_sentence_for_each_part(assistant):
+    answer = assistant.ask("What is the Crisis Response Center supposed to do, and is it up and running?")
+    quotes = " ".join(c.quote for c in answer.citations)
+    assert "as a means to exchange intelligence" in quotes
+    assert "the project has not achieved functionality" in quotes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.api import core_question, retrieval_query
+from rag.api import core_question, retrieval_query, second_part
 from rag.compose import (
     _counted_noun,
     _counts,
@@ -476,3 +476,14 @@ def test_lower_case_long_names_and_phrasal_verbs(assistant):
         scored = [s for s in composer.score(question, qvec, cands) if fragment in s.cand.text]
         assert scored and composer._about(question, scored[0])
         assert not composer._about(other, scored[0])  # another act about the same names
+
+
+def test_second_part_of_a_compound_question():
+    assert second_part("What is the Crisis Response Center supposed to do, and is it up and running?") == (
+        "Is it up and running?"
+    )
+    assert second_part("For Armenia, what makes membership awkward, and why does Yerevan stay anyway?") == (
+        "Why does Yerevan stay anyway?"
+    )
+    assert second_part("Which states joined in 1994 and which left?") == ""  # too short to stand alone
+    assert second_part("Who are Russia and Belarus?") == ""
