@@ -413,6 +413,7 @@ _CONCESSIVE = re.compile(
 _CONTRAST = re.compile(
     r"(?:On the other hand|However|Nevertheless|Nonetheless|On the contrary|Yet|Still|In spite of)\b"
 )
+_KIND = re.compile(r"^(?:Operations?|Exercises?|Drills?)\s+", re.I)  # "Operation Illegal": the kind, then the name
 _PAIR_OPENS = re.compile(r"(?:On the one hand|Firstly|First,)")
 _PAIR_CLOSES = re.compile(
     r"(?:On the other hand|Secondly|Second,|Concurrently|At the same time|Meanwhile|In addition|Additionally|Moreover|"
@@ -1026,7 +1027,8 @@ class Composer:
         shares with it at least one other content word (the asked-about act: joined, established, intercepted)."""
         context = self._context(s.cand)
         entities = self.entities(question)
-        absent = [e for e in entities if not self._named(e, context, s.cand.passage.text)]
+        window = self._window(s.cand)
+        absent = [e for e in entities if not self._named(e, context, s.cand.passage.text, window)]
         compound = re.search(r",? and (?:is|are|was|were|does|do|did|what|which|how|where|who|when|why)\b", question)
         unknown = [e for e in absent if e.lower() not in self.known_names]
         if len(absent) > (slack if len(entities) >= 2 else 0) or (unknown and not compound):
@@ -1054,13 +1056,16 @@ class Composer:
         """The sentence with the two before it (for its pronouns), lower-cased, possessive 's dropped."""
         key = (c.passage.id, c.start)
         if key not in self._contexts:
-            spans = self._spans.get(c.passage.id)
-            if spans is None:
-                spans = self._spans[c.passage.id] = passage_spans(c.passage)
-            before = [sp for sp in spans if sp[1] <= c.end]
-            context = c.passage.text[before[-3][0] if len(before) >= 3 else 0 : c.end].lower()
-            self._contexts[key] = re.sub(r"['’]s\b", "", context)
+            self._contexts[key] = re.sub(r"['’]s\b", "", self._window(c).lower())
         return self._contexts[key]
+
+    def _window(self, c: Candidate) -> str:
+        """The sentence with the two before it, as written."""
+        spans = self._spans.get(c.passage.id)
+        if spans is None:
+            spans = self._spans[c.passage.id] = passage_spans(c.passage)
+        before = [sp for sp in spans if sp[1] <= c.end]
+        return c.passage.text[before[-3][0] if len(before) >= 3 else 0 : c.end]
 
     @staticmethod
     def _card_can_answer(question: str, chosen: list[Scored]) -> bool:
@@ -1071,10 +1076,17 @@ class Composer:
 
     def _names(self, name: str, c: Candidate) -> bool:
         """Whether the sentence (with its pronouns' antecedents) names this entity."""
-        return self._named(name, self._context(c), c.passage.text)
+        return self._named(name, self._context(c), c.passage.text, self._window(c))
 
-    def _named(self, entity: str, context: str, original: str) -> bool:
-        """_named_in, by the entity's own name or by its gloss ("Channel" names *Kanal*)."""
+    def _named(self, entity: str, context: str, original: str, window: str = "") -> bool:
+        """_named_in, by the entity's own name or by its gloss ("Channel" names *Kanal*). A glossed name, with or
+        without its kind ("Operation Illegal" for "Operation *Nelegal* (Illegal)"), is named only as a name, in
+        either form and with its capital, in the sentence or the two before it (`window`, as written): "illegal
+        weapons" does not name it."""
+        rest = _KIND.sub("", entity)
+        if rest.lower() in self.glosses and window:
+            forms = [rest, *self.glosses[rest.lower()]]
+            return any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", window) for n in forms)
         return any(_named_in(n, context, original) for n in [entity, *self.glosses.get(entity.lower(), [])])
 
     def entities(self, question: str) -> list[str]:

@@ -487,3 +487,14 @@ def test_second_part_of_a_compound_question():
     )
     assert second_part("Which states joined in 1994 and which left?") == ""  # too short to stand alone
     assert second_part("Who are Russia and Belarus?") == ""
+
+
+def test_a_glossed_name_is_named_only_as_a_name(assistant):
+    """'Operation Illegal' is 'Operation *Nelegal* (Illegal)': named by either form, capitalised, never by the
+    common word ('illegal weapons')."""
+    named = assistant.composer._named
+    kanal = "the CSTO operation is reported to have intercepted 360 tons of narcotics as well as illegal weapons."
+    nelegal = "*Nelegal* combines the actionable law enforcement and military resources of the CSTO."
+    assert not named("Operation Illegal", kanal.lower(), kanal, kanal)
+    assert named("Operation Illegal", nelegal.lower(), nelegal, nelegal)
+    assert named("Channel", "operation *kanal* (channel)", "operation *Kanal* (Channel)", "operation *Kanal* (Channel)")
