@@ -741,17 +741,25 @@ def _counted_noun(question: str) -> str:
     if not m:
         return ""
     words = m.group(1).split()
-    if "of" in words[1:]:
-        return words[words.index("of") - 1]
+    for k, w in enumerate(words[1:], start=1):  # "tons of narcotics", "countries in the SCO": the noun before
+        if w in ("of", "in", "at", "from", "among", "within", "inside", "across", "on"):
+            return words[k - 1]
     return words[-1] if words else ""
 
 
+# nouns that count the same things: "how many tonnes" is answered by "360 tons", "how many nuclear powers" by
+# "two nuclear-weapon states" (general English, spelling variants included)
+_SAME_COUNT = ["ton tons tonne tonnes", "state states country countries nation nations power powers"]
+_COUNT_OF = {w: group.split() for group in _SAME_COUNT for w in group.split()}
+
+
 def _counts(noun: str, sentence: str) -> bool:
-    """True when a number stands within four words before the counted noun in the sentence."""
+    """True when a number stands within four words before the counted noun (or a noun counting the same
+    things) in the sentence."""
     tokens = _CITATION_PARENS.sub(" ", sentence).lower().split()
-    stem = _stem_prefix(content_words(noun)[0]) if content_words(noun) else noun[:4]
+    stems = {_stem_prefix(content_words(n)[0]) if content_words(n) else n[:4] for n in _COUNT_OF.get(noun, [noun])}
     for i, tok in enumerate(tokens):
-        if tok.strip("(),.;:*").startswith(stem):
+        if tok.strip("(),.;:*").startswith(tuple(stems)):
             window = " ".join(tokens[max(0, i - 4) : i])
             if re.search(r"\d", window) or re.search(rf"\b(?:{_NUMBER_WORDS})\b", window):
                 return True

@@ -61,6 +61,10 @@ def test_counted_noun_and_its_number():
     assert _counted_noun("How many tons of narcotics has Operation Kanal intercepted?") == "tons"
     assert _counted_noun("How many SCO members have nuclear weapons?") == "members"
     assert _counted_noun("What is the budget?") == ""
+    assert _counted_noun("How many countries in the SCO have nuclear weapons?") == "countries"
+    assert _counts("tonnes", "it intercepted 360 tons of narcotics")  # spelling variants count the same
+    assert _counts("powers", "as well as two nuclear-weapon states (India and Pakistan)")
+    assert not _counts("troops", "as well as two nuclear-weapon states (India and Pakistan)")
     assert _counts("tons", "it intercepted 360 tons of narcotics as well as illegal weapons")
     assert not _counts("weapons", "it intercepted 360 tons of narcotics as well as illegal weapons")
 
