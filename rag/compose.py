@@ -416,8 +416,8 @@ _CONTRAST = re.compile(
 _KIND = re.compile(r"^(?:Operations?|Exercises?|Drills?)\s+", re.I)  # "Operation Illegal": the kind, then the name
 _PAIR_OPENS = re.compile(r"(?:On the one hand|Firstly|First,)")
 _PAIR_CLOSES = re.compile(
-    r"(?:On the other hand|Secondly|Second,|Concurrently|At the same time|Meanwhile|In addition|Additionally|Moreover|"
-    r"Furthermore)\b"
+    r"(?:On the other hand|Secondly|Concurrently|At the same time|Meanwhile|In addition|Additionally|Moreover|"
+    r"Furthermore)\b|Second,"
 )
 _CONSEQUENCE = re.compile(r"(?:Therefore|Thus|As a result|Consequently|Hence)\b")
 
@@ -814,6 +814,7 @@ class Composer:
         self._by_passage: dict[str, list[int]] = {}
         self._spans: dict[str, list[tuple[int, int]]] = {}
         self._contexts: dict[tuple[str, int], str] = {}
+        self._windows: dict[tuple[str, int], str] = {}
         self._entities_of: tuple[str | None, list[str]] = (None, [])
         for i, pid in enumerate(handle.sentence_pids):
             self._by_passage.setdefault(pid, []).append(i)
@@ -1069,11 +1070,14 @@ class Composer:
 
     def _window(self, c: Candidate) -> str:
         """The sentence with the two before it, as written."""
-        spans = self._spans.get(c.passage.id)
-        if spans is None:
-            spans = self._spans[c.passage.id] = passage_spans(c.passage)
-        before = [sp for sp in spans if sp[1] <= c.end]
-        return c.passage.text[before[-3][0] if len(before) >= 3 else 0 : c.end]
+        key = (c.passage.id, c.start)
+        if key not in self._windows:
+            spans = self._spans.get(c.passage.id)
+            if spans is None:
+                spans = self._spans[c.passage.id] = passage_spans(c.passage)
+            before = [sp for sp in spans if sp[1] <= c.end]
+            self._windows[key] = c.passage.text[before[-3][0] if len(before) >= 3 else 0 : c.end]
+        return self._windows[key]
 
     @staticmethod
     def _card_can_answer(question: str, chosen: list[Scored]) -> bool:
