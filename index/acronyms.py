@@ -8,6 +8,16 @@ import re
 _DEFINED = re.compile(r"((?:[A-Z][\w\-’']+\s+(?:(?:of|on|and|the|for)\s+)?)+[A-Z][\w\-’']+)\s+\(([A-Z]{2,6})\)")
 
 
+def _spelled(name: str, acronym: str) -> str:
+    """The longest tail of a capitalised run whose initials spell the acronym ("the CSTO's Collective Rapid
+    Reaction Forces" for CRRF -> "Collective Rapid Reaction Forces"); '' when none does."""
+    words = name.split()
+    for i in range(len(words)):
+        if "".join(w[0] for w in words[i:] if w[0].isupper()) == acronym:
+            return " ".join(words[i:])
+    return ""
+
+
 def acronyms(texts: list[str]) -> dict[str, str]:
     """Acronyms the corpus defines, "Shanghai Cooperation Organization (SCO)" -> {"SCO": "Shanghai ..."}: the
     initials of the long form's capitalised words must spell the acronym; one named in a third of the texts or
@@ -15,12 +25,9 @@ def acronyms(texts: list[str]) -> dict[str, str]:
     table: dict[str, str] = {}
     for text in texts:
         for m in _DEFINED.finditer(text):
-            words = m.group(1).split()
-            for i in range(len(words)):  # "the CSTO's Collective Rapid Reaction Forces (CRRF)": longest fit
-                initials = "".join(w[0] for w in words[i:] if w[0].isupper())
-                if initials == m.group(2):
-                    table.setdefault(m.group(2), " ".join(words[i:]))
-                    break
+            long = _spelled(m.group(1), m.group(2))
+            if long:
+                table.setdefault(m.group(2), long)
     common = {a for a in table if sum(bool(re.search(rf"\b{a}\b", t)) for t in texts) >= len(texts) / 3}
     return {a: long for a, long in table.items() if a not in common}  # "CSTO" is in every other passage
 
@@ -54,11 +61,7 @@ _ALIAS = re.compile(_DEFINED.pattern + r"\s+or\s+\*([^*]{3,160})\*\s+\(([A-Z]{2,
 def aliases(text: str) -> list[tuple[str, str, str, str]]:
     """The foreign names a text gives for a name it defines with an acronym, as (name, acronym, foreign name,
     foreign acronym): [("Collective Security Treaty Organization", "CSTO", "Organizacija ...", "ODKB")]."""
-    out = []
-    for m in _ALIAS.finditer(text):
-        words = m.group(1).split()
-        start = next(  # "the CSTO's Collective Rapid Reaction Forces (CRRF)": the words the initials spell
-            (i for i in range(len(words)) if "".join(w[0] for w in words[i:] if w[0].isupper()) == m.group(2)), 0
-        )
-        out.append((" ".join(words[start:]), m.group(2), " ".join(m.group(3).split()), m.group(4)))
-    return out
+    return [
+        (_spelled(m.group(1), m.group(2)) or m.group(1), m.group(2), " ".join(m.group(3).split()), m.group(4))
+        for m in _ALIAS.finditer(text)
+    ]

@@ -1214,7 +1214,7 @@ class Composer:
         for neighbour in [] if answered else self._continuation(scored[0], scored, reason=qt.reason):
             if not self._redundant(neighbour, chosen):
                 chosen = [*chosen[: limit + 1], neighbour]
-        chosen.sort(key=lambda s: (s.cand.passage.kind != "article", s.cand.passage.start, s.cand.start))
+        chosen.sort(key=_article_order)
         return chosen
 
     def with_neighbours(self, scored: list[Scored], chosen: list[Scored], question: str = "") -> list[Scored]:
@@ -1245,7 +1245,7 @@ class Composer:
                 other = next((x for x in own[k + 1 : k + 3] if _PAIR_CLOSES.match(x.cand.text)), None)
                 if other is not None and not self._redundant(other, out):
                     out.append(other)
-        out.sort(key=lambda s: (s.cand.passage.kind != "article", s.cand.passage.start, s.cand.start))
+        out.sort(key=_article_order)
         return out
 
     def add_one(self, quoted: list[Scored], best: list[Scored]) -> list[Scored]:
@@ -1254,7 +1254,7 @@ class Composer:
         if extra is None:
             return quoted
         out = [*quoted, extra]
-        out.sort(key=lambda s: (s.cand.passage.kind != "article", s.cand.passage.start, s.cand.start))
+        out.sort(key=_article_order)
         return out
 
     def _counterpoint(self, scored: list[Scored]) -> list[Scored]:
@@ -1338,6 +1338,11 @@ def in_context(vectors: np.ndarray, owners: list[str]) -> np.ndarray:
 def _fit(query: np.ndarray, c: Candidate) -> float:
     """How well a sentence fits a query: on its own words or read in its paragraph, whichever fits better."""
     return max(float(np.dot(query, c.vector)), float(np.dot(query, c.context)))
+
+
+def _article_order(s: Scored) -> tuple[bool, int, int]:
+    """Sort key: article sentences first, in the article's order, then the rest."""
+    return (s.cand.passage.kind != "article", s.cand.passage.start, s.cand.start)
 
 
 def _paragraph_of(top: Scored, scored: list[Scored]) -> tuple[list[Scored], int]:

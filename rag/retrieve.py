@@ -177,9 +177,9 @@ class HybridRetriever:
         hits = self.fusion.retrieve(bundle)
         ranked = [(p, float(n.score or 0.0)) for n in hits if (p := self.handle.passages.get(n.node.node_id))]
         phrases = quoted_phrases(text)
-        holds = [
-            p for pid, p in self.handle.passages.items() if phrases and all(ph in self.folded[pid] for ph in phrases)
-        ]
+        holds = []
+        if phrases:
+            holds = [p for pid, p in self.handle.passages.items() if all(ph in self.folded[pid] for ph in phrases)]
         named = [] if phrases else [p for p, found in self.aliases if alias_asked(text, found)]
         if holds:  # a phrase the user quotes is found verbatim: the passages that hold it lead
             top = ranked[0][1] if ranked else 1.0
