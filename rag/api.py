@@ -62,7 +62,17 @@ _WRAPPER = re.compile(
 def core_question(question: str) -> str:
     """The question without a polite wrapper: "Can you tell me which ..." -> "Which ..."."""
     core = _WRAPPER.sub("", question, count=1).strip()
+    for short, word in _SHORTHAND:  # "the CSTO's HQ": general shorthand, spelled out as the article writes it
+        core = short.sub(word, core)
     return core[:1].upper() + core[1:] if core else question
+
+
+# general English shorthand users type, not the article's own acronyms (those are read from the article)
+_SHORTHAND = [
+    (re.compile(r"\bHQs?\b"), "headquarters"),
+    (re.compile(r"\bgov(?:'|’)?t\b", re.I), "government"),
+    (re.compile(r"\bint(?:'|’)l\b", re.I), "international"),
+]
 
 
 def user_turns(history: History) -> list[str]:
@@ -212,7 +222,11 @@ class Assistant:
             # the checks above were passed by the first choice)
             names = self.composer.entities(final)
             own = self.retriever.embed_query(part)  # read with the whole question, as a follow-up is
-            also = self.composer.score(part, qvec, self.composer.candidates(retrieved), focus=own, topic=names)
+            pool = self.composer.candidates(retrieved)
+            if not names:  # "how far along is it?" with no name to hold it: it is the quoted passages' subject
+                held = {c.cand.passage.id for c in quoted}
+                pool = [c for c in pool if c.passage.id in held]
+            also = self.composer.score(part, qvec, pool, focus=own, topic=names)
             if also and self.composer.evidence(also, part) >= self.settings.refusal_threshold:
                 quoted = self.composer.add_one(quoted, also[:3])
         citations = self.composer.citations(quoted)

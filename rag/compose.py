@@ -100,6 +100,7 @@ STOPWORDS = frozenset(
         "have",
         "had",
         "also",
+        "ones",  # "which ones": a pronoun
         "any",
         "some",
         "such",
@@ -212,7 +213,10 @@ def question_type(q: str) -> QuestionType:
             re.search(
                 r"\bwho\b|\b(?:which|what) (source|author|work|scholar|analyst|researcher|academic|expert|writer|"
                 r"commentator|specialist|critic|study|studies)\b|\bcites?\b|\baccording to\b(?! the (?:article|paper))|"
-                r"\bwhat (source|work)\b|\bpage\b|\bargues?\b|\bcontends?\b|\bwhose\b",
+                r"\bwhat (source|work)\b|\bpage\b|\bargues?\b|\bcontends?\b|\bwhose\b|"
+                # "the source for the claim", "what's the citation", "where does the figure about X come from"
+                r"\bsources? (?:for|of|behind)\b|\bcitations?\b|\b(?:claim|figure|statistic|estimate|quote|"
+                r"quotation|data|number|point|assertion)s?\b[^?]{0,50}\b(?:come|comes|came|taken|drawn) from\b",
                 ql,
             )
         ),
@@ -246,6 +250,7 @@ def question_type(q: str) -> QuestionType:
             re.search(
                 r"(?:^|[,;:] |\band )where (?:is|was|are|were|did|does|do)\b"
                 r"(?!.*\b(?:come|comes|came|stem|stems) from\b)"  # "where does it come from": its origin
+                r"(?!.*\b(?:stand|stands|stood|going|heading|headed|leave|leaves)\b)"  # "where does X stand on": a view
                 r"|\bin which (city|country|town|place)\b"
                 r"|^which (city|town|place)\b|\blocated\b|\bheadquartered\b"
                 r"|\b(?:in|at) (?:what|which) (?:location|place|venue|site|region|part of)\b|\bwhat location\b"
@@ -467,6 +472,9 @@ _SLOT_WORDS = frozenset(
         "off",
         "exact",
         "actual",
+        "citi",  # the kind of place a where-question asks for: "which city", "what town"
+        "town",
+        "locat",
         # light words of idioms and paraphrase: "come on board", "turn sour", "in the same way", "a slice of"
         "board",
         "part",
@@ -547,7 +555,8 @@ _SAME_EVENT = [
     "gear equipment weapons arms hardware kit materiel",
     "give gave given hand handed provide provided supply supplied deliver delivered transfer transferred donate",
     "promise promised pledge pledged agree agreed agreement",
-    "headquarters headquartered based seat",
+    "headquarters headquartered based seat host hosts hosted",
+    "belong belongs belonged member members membership",
 ]
 # phrasal verbs and set phrases read as the one word the article would use (general English, not the corpus's)
 _PHRASAL = [
@@ -734,10 +743,15 @@ def _unparenthesised(c: Candidate) -> str:
 _AUX = r"(?:did|do|does|has|have|had|were|was|are|is|will|can|could|make|made|took|take|took)"
 
 
+# adverbs that end the counted noun phrase: "how many CST signatories also belong to the SCO"
+_ADVERBS = r"(?:also|still|currently|now|actually|really|ever|already|all|both|each|too|even|ultimately|finally)"
+
+
 def _counted_noun(question: str) -> str:
     """The noun a "how many" question counts: 'tons' in "how many tons of narcotics", 'members' in
     "how many SCO members have ..."; '' for other questions."""
-    m = re.search(rf"\bhow many ((?:[\w\-]+ ){{0,4}}?)(?={_AUX}\b|\?|$)", question.lower())
+    spaced = re.sub(r"\s*([?,;])", r" \1", question.lower())  # "members, and which?": the comma ends it
+    m = re.search(rf"\bhow many ((?:[\w\-]+ ){{0,4}}?)(?={_AUX}\b|{_ADVERBS}\b|[?,;]|$)", spaced)
     if not m:
         return ""
     words = m.group(1).split()

@@ -118,3 +118,15 @@ def test_a_compound_question_gets_a_sentence_for_each_part(assistant):
     quotes = " ".join(c.quote for c in answer.citations)
     assert "as a means to exchange intelligence" in quotes
     assert "the project has not achieved functionality" in quotes
+
+
+def test_an_unnamed_second_part_is_read_in_the_quoted_passages(assistant):
+    """"..., and how far along is it?" names nothing: its sentence comes from the passages already quoted, not
+    from any sentence that says "far" ("Scholars have gone as far to say ...")."""
+    answer = assistant.ask(
+        "Where does the CSTO stand on information security: what has it set up, and how far along is it?"
+    )
+    quotes = " ".join(c.quote for c in answer.citations)
+    assert "the project has not achieved functionality" in quotes
+    assert "emperor with no clothes" not in quotes
+    assert not answer.refused

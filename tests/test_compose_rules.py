@@ -33,6 +33,9 @@ from rag.compose import (
         ("Which countries took part in Chistoye Nebo?", "listing"),
         ("Why do states stay in the CSTO?", "reason"),
         ("In which journal did Allison publish?", "bibliographic"),
+        ("source for the claim that the UN praises CSTO troops", "source"),
+        ("What's the citation for the point that the charter now covers internal threats?", "source"),
+        ("where does the figure about NATO's budget come from?", "source"),
     ],
 )
 def test_question_type_fields(question, field):
@@ -48,6 +51,10 @@ def test_question_type_negatives():
     assert not question_type("What good are its military exercises?").listing
     assert not question_type("What is pushing member states to rethink their defence?").listing
     assert question_type("Which Central Asian member states joined?").listing
+    # "where does X stand on", "where is it heading": a view or a direction, not a place
+    assert not question_type("Where does the CSTO stand on information security?").where
+    assert not question_type("so does it always agree with russia on where the bloc is going?").where
+    assert not question_type("Where does the CSTO's funding come from?").source  # an origin, not a citation
 
 
 def test_quantities_exclude_years_and_cited_pages():
@@ -67,6 +74,12 @@ def test_counted_noun_and_its_number():
     assert not _counts("troops", "as well as two nuclear-weapon states (India and Pakistan)")
     assert _counts("tons", "it intercepted 360 tons of narcotics as well as illegal weapons")
     assert not _counts("weapons", "it intercepted 360 tons of narcotics as well as illegal weapons")
+    # the noun phrase ends at an adverb or a comma as well as at a verb
+    assert _counted_noun("Besides Russia, how many CST signatories also belong to the SCO, and which ones?") == (
+        "signatories"
+    )
+    assert _counted_noun("How many members, and which?") == "members"
+    assert "one" not in content_words("and which ones?")  # a pronoun, not the asked act
 
 
 def test_names_full_acronym_and_spelled_out():
@@ -491,6 +504,12 @@ def test_second_part_of_a_compound_question():
     )
     assert second_part("Which states joined in 1994 and which left?") == ""  # too short to stand alone
     assert second_part("Who are Russia and Belarus?") == ""
+
+
+def test_general_shorthand_is_spelled_out():
+    assert core_question("where is the CSTO's HQ?") == "Where is the CSTO's headquarters?"
+    assert core_question("what did the govt of Armenia ask for?") == "What did the government of Armenia ask for?"
+    assert core_question("HQS") == "HQS"  # only the word itself
 
 
 def test_a_glossed_name_is_named_only_as_a_name(assistant):
