@@ -424,6 +424,19 @@ _PAIR_CLOSES = re.compile(
     r"(?:On the other hand|Secondly|Concurrently|At the same time|Meanwhile|In addition|Additionally|Moreover|"
     r"Furthermore)\b|Second,"
 )
+# the article announcing its own plan ("this paper will present", "... will be identified", "In concluding
+# remarks"), and its keyword line: they answer questions about the paper, not about the CSTO
+_SIGNPOST = re.compile(
+    r"\bthis (?:paper|article|investigation|study|essay) (?:will|seeks|aims|sets out)\b|"
+    r"\bwill be (?:identified|examined|discussed|determined|presented|analy[sz]ed|explored|addressed)\b|"
+    r"^In concluding remarks\b|\bthe subsequent area of discussion\b|^Its key words are\b",
+    re.I,
+)
+_ABOUT_THE_PAPER = re.compile(
+    r"\b(?:paper|article|essay|study|investigation|author|Lacroix|sections?|structure|outline|roadmap|plan|"
+    r"key ?words|sets? out|organi[sz]ed|structured)\b",
+    re.I,
+)
 _CONSEQUENCE = re.compile(r"(?:Therefore|Thus|As a result|Consequently|Hence)\b")
 
 _SLOT_WORDS = frozenset(
@@ -691,8 +704,12 @@ def alias_asked(question: str, found: list[tuple[str, str, str, str]]) -> list[t
         return []
 
     def has(name: str) -> bool:  # named, and not as the owner of another thing ("the CSTO's drug operation")
+        words = name.lower().split()
+        forms = [words, words[1:]] if len(words) >= 3 else [words]  # "rapid reaction force": its last words
         return any(
-            not _OWNS_OTHER.match(ql, m.end()) for m in re.finditer(rf"(?<!\w){re.escape(name.lower())}(?!\w)", ql)
+            not _OWNS_OTHER.match(ql, m.end())
+            for form in forms
+            for m in re.finditer(rf"(?<!\w){re.escape(' '.join(form).removesuffix('s'))}s?(?!\w)", ql)
         )
 
     return [a for a in found if ((has(a[0]) or has(a[1])) and _IN_LANGUAGE.search(ql)) or has(a[2]) or has(a[3])]
@@ -958,6 +975,8 @@ class Composer:
                 bonus += 0.06  # "the 2016 news item": the sentence that states the question's own figure
             if text.rstrip("”\"' ").endswith("?") and not re.search(r"\bquestions?\b", question, re.I):
                 bonus -= 0.2  # the article's own rhetorical questions never answer one
+            if c.passage.kind == "article" and _SIGNPOST.search(text) and not _ABOUT_THE_PAPER.search(question):
+                bonus -= 0.15  # "Following this, operations ... will be identified": the paper's plan, not its findings
             score = rank_sem + 0.35 * overlap + 0.06 / (1 + c.rank) + bonus
             out.append(Scored(c, score, sem, overlap))
         out.sort(key=lambda s: -s.score)

@@ -186,7 +186,7 @@ class HybridRetriever:
             lead = [(p, top + 1e-3 * (len(holds) - i)) for i, p in enumerate(holds)]
             held = {p.id for p in holds}
             ranked = lead + [(p, sc) for p, sc in ranked if p.id not in held]
-        elif named:  # "what is the CSTO called in Russian": the passage giving that name comes second
+        elif named and ranked and ranked[0][0] not in named:  # "the CSTO called in Russian": that passage second
             held = {p.id for p in named}
             rest = [(p, sc) for p, sc in ranked if p.id not in held]
             ranked = rest[:1] + [(p, rest[0][1] if rest else 1.0) for p in named] + rest[1:]

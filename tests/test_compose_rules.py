@@ -6,6 +6,8 @@ import pytest
 
 from rag.api import core_question, retrieval_query, second_part
 from rag.compose import (
+    _ABOUT_THE_PAPER,
+    _SIGNPOST,
     _counted_noun,
     _counts,
     _named_in,
@@ -457,11 +459,22 @@ ALIASES = [
         ("What is the CSTO's anti-drug operation called in Russian?", None),  # the CSTO owns the thing asked
         ("What is the name of the Russian-led CSTO force?", None),  # "Russian-led" names no language
         ("Which treaty created the CSTO?", None),
+        ("what's the name of the csto's rapid reaction force in russian?", "KSOR"),  # its last words, singular
     ],
 )
 def test_a_name_asked_in_its_own_language(question, asked):
     found = alias_asked(question, ALIASES)
     assert [a[3] for a in found] == ([asked] if asked else [])
+
+
+def test_the_papers_own_plan_answers_only_questions_about_the_paper():
+    plan = "Following this, important aspects, operations and examples of cooperation will be identified."
+    assert _SIGNPOST.search(plan)
+    assert _SIGNPOST.search("In concluding remarks, this paper will present a way forward for the CSTO.")
+    assert _SIGNPOST.search("Its key words are CSTO, Military Alliance, Post-Soviet Space.")
+    assert not _SIGNPOST.search("The CSTO operation is reported to have intercepted 360 tons of narcotics.")
+    assert _ABOUT_THE_PAPER.search("How is the article structured?")
+    assert not _ABOUT_THE_PAPER.search("What operations does the CSTO run?")
 
 
 def test_a_number_inside_a_word_is_no_figure():
