@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from index import offline
@@ -141,6 +141,32 @@ def second_part(question: str) -> str:
     return part[:1].upper() + part[1:] if len(content_words(part)) >= 2 else ""
 
 
+_SWITCH = re.compile(
+    r"^(?:and|but|so|ok(?:ay)?|now)?,?\s*(?:(?:what|how) about|what of|and for|same (?:question )?for|and)\s+"
+    r"(?:for\s+)?(?:the\s+)?(?P<name>[^?,;]{2,60}?)\s*(?:then|instead|too)?\s*\??$",
+    re.I,
+)
+
+
+def switched_question(question: str, history: History, entities: Callable[[str], list[str]]) -> str:
+    """An elliptical follow-up that only names another thing ("And Kazakhstan?", "What about the CSTO?") read as
+    the previous question asked of it ("What does Belarus think of the CSTO?" -> "What does Kazakhstan think of
+    the CSTO?"); '' when the question is not such a switch or the previous one names no single thing to swap."""
+    m = _SWITCH.match(question.strip())
+    previous = user_turns(history)[-1:]
+    if not m or not previous:
+        return ""
+    name = m.group("name").strip()
+    if len(name.split()) > 5 or not (name[:1].isupper() or entities(f"What is {name}?")):  # a name, not a clause
+        return ""
+    before = core_question(previous[0])
+    names = [n for n in entities(before) if n.lower() not in name.lower() and name.lower() not in n.lower()]
+    if len(names) != 1:
+        return ""
+    swapped, count = re.subn(rf"(?<!\w){re.escape(names[0])}(?!\w)", name, before, count=1)
+    return swapped if count else ""
+
+
 def retrieval_query(question: str, history: History, turns: int) -> str:
     """The question, preceded by the previous user turn(s) and the names the last reply opened with, when it is
     an elliptical follow-up."""
@@ -186,6 +212,7 @@ class Assistant:
         t0 = time.perf_counter()
         asked = validate_question(question, self.settings.max_question_chars)
         q = core_question(asked)
+        q = switched_question(q, history, self.composer.entities) or q  # "And Kazakhstan?": the last question again
         query = retrieval_query(q, history, self.settings.history_turns)
         qvec = self.retriever.embed_query(query)
         t1 = time.perf_counter()

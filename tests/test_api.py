@@ -130,3 +130,14 @@ def test_an_unnamed_second_part_is_read_in_the_quoted_passages(assistant):
     assert "the project has not achieved functionality" in quotes
     assert "emperor with no clothes" not in quotes
     assert not answer.refused
+
+
+def test_and_another_name_asks_the_last_question_again(assistant):
+    """"And Kazakhstan?" after "What does Belarus think of the CSTO?" is Kazakhstan's view, not Belarus's again."""
+    history = [
+        {"role": "user", "content": "What does Belarus think of the CSTO?"},
+        {"role": "assistant", "content": "Belarus officially promotes the stance that the alliance is important."},
+    ]
+    answer = assistant.ask("and Kazakhstan?", history=history)
+    assert not answer.refused
+    assert "Kazakhstan considers its involvement as vital" in answer.citations[0].quote

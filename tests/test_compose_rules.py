@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.api import core_question, retrieval_query, second_part
+from rag.api import core_question, retrieval_query, second_part, switched_question
 from rag.compose import (
     _ABOUT_THE_PAPER,
     _SIGNPOST,
@@ -534,3 +534,18 @@ def test_a_glossed_name_is_named_only_as_a_name(assistant):
     assert not named("Operation Illegal", kanal.lower(), kanal, kanal)
     assert named("Operation Illegal", nelegal.lower(), nelegal, nelegal)
     assert named("Channel", "operation *kanal* (channel)", "operation *Kanal* (Channel)", "operation *Kanal* (Channel)")
+
+
+def test_an_elliptical_follow_up_asks_the_last_question_of_another_thing():
+    def names(q):  # a small deterministic stand-in for the composer's name finder
+        words = [w.rstrip("?").removesuffix("'s") for w in q.split()[1:]]
+        return [w for w in words if w[:1].isupper() and w != "CSTO"]
+
+    history = [{"role": "user", "content": "What does Belarus think of the CSTO?"}]
+    assert switched_question("and Kazakhstan?", history, names) == "What does Kazakhstan think of the CSTO?"
+    assert switched_question("What about Armenia then?", history, names) == "What does Armenia think of the CSTO?"
+    assert switched_question("and why is that?", history, names) == ""  # a clause, not a name
+    assert switched_question("And who observes it?", history, names) == ""
+    assert switched_question("and Kazakhstan?", [], names) == ""  # nothing to go back to
+    two = [{"role": "user", "content": "Did Belarus and Armenia agree?"}]
+    assert switched_question("and Kazakhstan?", two, names) == ""  # which of the two would it replace?
