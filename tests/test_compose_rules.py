@@ -34,6 +34,8 @@ from rag.compose import (
         ("Who argues that the CSTO lacks a coherent ideology?", "source"),
         ("Which countries took part in Chistoye Nebo?", "listing"),
         ("Why do states stay in the CSTO?", "reason"),
+        ("If Russia barely cares, what does it still gain from the alliance?", "reason"),
+        ("what do the small members get out of it?", "reason"),
         ("In which journal did Allison publish?", "bibliographic"),
         ("source for the claim that the UN praises CSTO troops", "source"),
         ("What's the citation for the point that the charter now covers internal threats?", "source"),
