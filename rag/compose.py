@@ -902,10 +902,17 @@ class Composer:
                         self._citing[c.key].append(p.id)
 
     def candidates(self, retrieved: list[ScoredPassage], depth: int = 6) -> list[Candidate]:
-        """Sentences of the top passages; a retrieved source card also brings the article passages citing it."""
+        """Sentences of the top `depth` article passages and of the source cards ranked among them; a card also
+        brings the article passages citing it. Cards do not use up the depth: a question naming countries ranks
+        cards whose titles name them ("Armenia, Azerbaijan, and Georgia on Different Tracks") above the passage
+        that answers it."""
         seen: set[str] = set()
         ordered: list[tuple[Passage, int]] = []
-        for sp in retrieved[:depth]:
+        taken = 0  # article passages read so far: bibliography cards come along without using up the depth
+        for sp in retrieved:
+            if taken >= depth:
+                break
+            taken += sp.passage.kind != "source_card"
             extra = [sp.passage]
             if sp.passage.kind == "source_card":
                 extra += [self.handle.passages[pid] for pid in self._citing.get(sp.passage.source_key, [])[:4]]

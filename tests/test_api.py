@@ -141,3 +141,11 @@ def test_and_another_name_asks_the_last_question_again(assistant):
     answer = assistant.ask("and Kazakhstan?", history=history)
     assert not answer.refused
     assert "Kazakhstan considers its involvement as vital" in answer.citations[0].quote
+
+
+def test_bibliography_cards_do_not_crowd_out_the_answering_passage(assistant):
+    """Cards whose titles name the same countries rank above the passage that dates their joining; they come along
+    without using up the passages read."""
+    answer = assistant.ask("When were Azerbaijan, Belarus and Georgia admitted?")
+    assert not answer.refused
+    assert "1994" in answer.citations[0].quote
