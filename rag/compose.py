@@ -982,7 +982,7 @@ class Composer:
                 bonus += 0.6  # "what is the CSTO called in Russian": the sentence giving that name leads
             if qnums and qnums <= numbers_in(text):
                 bonus += 0.06  # "the 2016 news item": the sentence that states the question's own figure
-            if text.rstrip("”\"' ").endswith("?") and not re.search(r"\bquestions?\b", question, re.I):
+            if _asks(text) and not _QUESTIONS_ASKED.search(question):
                 bonus -= 0.2  # the article's own rhetorical questions never answer one
             if c.passage.kind == "article" and _SIGNPOST.search(text) and not _ABOUT_THE_PAPER.search(question):
                 bonus -= 0.15  # "Following this, operations ... will be identified": the paper's plan, not its findings
@@ -1278,6 +1278,8 @@ class Composer:
             order = sorted(range(len(same)), key=lambda j: -same[j].score)
             gap, limit = 0.4, limit + 1
         pool = [same[j] for j in order if 0 <= j < len(same) and same[j].score >= top.score - gap]
+        if not _QUESTIONS_ASKED.search(question):  # the article's own questions are no context for an answer
+            pool = [s for s in pool if not _asks(s.cand.text)]
         if qt.reason:  # a reason argued in another paragraph, nearly as close, competes
             home = top.cand.passage.id
             pool += [s for s in scored[:12] if s.cand.passage.id != home and s.score >= top.score - _ELSEWHERE_GAP]
@@ -1398,6 +1400,14 @@ def _article_order(s: Scored) -> tuple[bool, int, int]:
 # 0.06 and 0.12 gave the same figures on every set (one inspected heldout8 question gained, none lost).
 _ELSEWHERE_GAP = 0.06
 _SAME_PARAGRAPH = 0.1
+
+
+_QUESTIONS_ASKED = re.compile(r"\bquestions?\b", re.I)
+
+
+def _asks(text: str) -> bool:
+    """Whether a sentence is itself a question (the article's rhetorical or research questions)."""
+    return text.rstrip("”\"' ").endswith("?")
 
 
 def _paragraph_of(top: Scored, scored: list[Scored]) -> tuple[list[Scored], int]:

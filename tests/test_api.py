@@ -149,3 +149,12 @@ def test_bibliography_cards_do_not_crowd_out_the_answering_passage(assistant):
     answer = assistant.ask("When were Azerbaijan, Belarus and Georgia admitted?")
     assert not answer.refused
     assert "1994" in answer.citations[0].quote
+
+
+def test_the_articles_own_questions_are_not_quoted_as_context(assistant):
+    """A paragraph's rhetorical question ("What problems does the treaty organization face ...?") is no context for
+    an answer, unless the user asks about the article's questions."""
+    answer = assistant.ask("Why do Western organisations avoid working with the CSTO?")
+    quotes = [c.quote for c in answer.citations]
+    assert any("hesitant to engage with the CSTO" in q for q in quotes)
+    assert not any(q.rstrip("”\"' ").endswith("?") for q in quotes)
