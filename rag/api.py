@@ -222,9 +222,8 @@ class Assistant:
         # a follow-up, or a premise then a question ("Critics say X. What's the case for them?"): its own words count
         focus = self.retriever.embed_query(q if query != q else final) if query != q or final != q else None
         topic = self._topic_names(history) if query != q else None
-        scored = self.composer.score(
-            q if focus is not None else query, qvec, self.composer.candidates(retrieved), focus=focus, topic=topic
-        )
+        cands = self.composer.candidates(retrieved)  # read once: the second part of a compound question reuses them
+        scored = self.composer.score(q if focus is not None else query, qvec, cands, focus=focus, topic=topic)
         strength = self.composer.evidence(scored, q)
         shown = retrieved[: top_k or self.settings.top_k]
         timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000}
@@ -249,7 +248,7 @@ class Assistant:
             # the checks above were passed by the first choice)
             names = self.composer.entities(final)
             own = self.retriever.embed_query(part)  # read with the whole question, as a follow-up is
-            pool = self.composer.candidates(retrieved)
+            pool = cands
             if not names:  # "how far along is it?" with no name to hold it: it is the quoted passages' subject
                 held = {c.cand.passage.id for c in quoted}
                 pool = [c for c in pool if c.passage.id in held]

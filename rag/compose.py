@@ -993,7 +993,6 @@ class Composer:
 
     def unmet(self, question: str, chosen: list[Scored]) -> str:
         """Why the chosen sentences cannot answer the question ('' when they can): a general slot check."""
-        " ".join(c.cand.text for c in chosen)
         years = [int(y) for y in _YEAR.findall(question)]
         if years and max(years) > self.horizon:
             return f"the article's sources end in {self.horizon}"
