@@ -212,7 +212,8 @@ def question_type(q: str) -> QuestionType:
         source=bool(
             re.search(
                 r"\bwho\b|\b(?:which|what) (source|author|work|scholar|analyst|researcher|academic|expert|writer|"
-                r"commentator|specialist|critic|study|studies)\b|\bcites?\b|\baccording to\b(?! the (?:article|paper))|"
+                r"commentator|specialist|critic|study|studies)\b|\bcite[sd]?\b|"
+                r"\baccording to\b(?! the (?:article|paper))|"
                 r"\bwhat (source|work)\b|\bpage\b|\bargues?\b|\bcontends?\b|\bwhose\b|"
                 # "the source for the claim", "what's the citation", "where does the figure about X come from"
                 r"\bsources? (?:for|of|behind)\b|\bcitations?\b|\b(?:claim|figure|statistic|estimate|quote|"
@@ -227,7 +228,8 @@ def question_type(q: str) -> QuestionType:
                 r"\b(?:which|what) (?:(?:are|were|is|was) (?=the |its |their |all |these |those ))?"
                 r"(?:(?!(?:that|who|whom|whose|which|did|does|do|is|are|was|were|has|have|had)\b)[\w\-]+ ){0,4}?"
                 r"(countries|states|members|exercises|operations|nations|partners|"
-                r"participants|signatories|republics|regions|blocs|groupings|sub-groupings|groups|areas)\b|"
+                r"participants|signatories|republics|regions|blocs|groupings|sub-groupings|groups|areas|bodies|"
+                r"organizations|organisations|agencies|institutions|units|actors|entities|services)\b|"
                 r"\blist\b|\bname the\b|\bwho (are|were)\b|"
                 r"^who (?:belongs?|belonged|makes? up|made up|takes? part|took part|participates?|participated|"
                 r"is in|are in|was in|were in|joined|is involved|are involved|were involved|was involved)\b",
@@ -236,7 +238,7 @@ def question_type(q: str) -> QuestionType:
         ),
         reason=bool(
             re.search(
-                r"\bwhy\b|\bhow does\b|\bhow do\b|\breasons?\b|\bexplain\b|\bcase for\b|"
+                r"\bwhy\b|\bhow does\b|\bhow do\b|\bhow did\b|\breasons?\b|\bexplain\b|\bcase for\b|"
                 r"\bwhat (?:good|use) (?:is|are)\b|\bthe point of\b|\bjustif|"
                 # "what does X tell us about Y", "what keeps them in", "what benefits does the author see"
                 r"\bwhat (?:does|do|did) (?:[\w'’\-]+ ){1,6}(?:show|tell|reveal|suggest|indicate|illustrate|"
@@ -397,6 +399,17 @@ def quantity_in(text: str) -> bool:
     """True when the text states a quantity (not a year, not a cited page): 360 tons, 51.1%, 30, four members."""
     bare = _YEAR.sub(" ", _CITATION_PARENS.sub(" ", text))
     return bool(re.search(r"\d", bare) or _QUANTITY.search(bare))
+
+
+# a sentence's clauses about different subjects: "X is based on Y while in 2017, the US contributed 51.1%"
+_CLAUSE_BREAK = re.compile(r";|\b(?:while|whereas|whilst)\b|,? but\b")
+_PRONOUN = re.compile(r"\b(?:it|its|they|their|them|this|these|he|she|his|her)\b", re.I)
+
+
+def quantity_clause(text: str) -> str:
+    """The clause of a sentence that states its quantity (the whole sentence when it is one clause)."""
+    parts = _CLAUSE_BREAK.split(text)
+    return next((p for p in parts if quantity_in(p)), text) if len(parts) > 1 else text
 
 
 # stems of words that name the slot a question asks to fill, not the act it asks about
@@ -563,7 +576,7 @@ _SAME_EVENT = [
     "unrest turmoil upheaval uprising riot riots crisis",
     "intercept intercepted seize seized confiscate confiscated",
     "expose exposed reveal revealed uncover uncovered detect detected discover discovered",
-    "spend spent expenditure spending fund funding pay paid cost",
+    "spend spent expenditure spending fund funding pay paid cost contribute contributed contribution",
     "help helped assist assistance aid intervention support",
     "offence offences offense crime crimes criminal",
     "drug drugs narcotic narcotics",
@@ -572,6 +585,7 @@ _SAME_EVENT = [
     "promise promised pledge pledged agree agreed agreement",
     "headquarters headquartered based seat host hosts hosted",
     "belong belongs belonged member members membership",
+    "start started begin began launch launched initiate initiated initiative commence commenced",
 ]
 # phrasal verbs and set phrases read as the one word the article would use (general English, not the corpus's)
 _PHRASAL = [
@@ -581,6 +595,8 @@ _PHRASAL = [
         (r"(?:come|comes|came|coming) (?:on board|aboard)", "join"),
         (r"(?:pull|pulls|pulled|drop|drops|dropped|opt|opts|opted|back|backs|backed) out", "withdraw"),
         (r"(?:at no|without) (?:cost|charge|payment)|free of charge|for nothing", "free"),
+        (r"(?:kick|kicks|kicked|kicking) off", "launch"),
+        (r"(?:set|sets|setting) up", "establish"),
         (r"second[- ]?hand", "used"),
     ]
 ]
@@ -679,6 +695,8 @@ def _named_in(entity: str, context: str, original: str) -> bool:
     initials = "".join(w[0] for w in entity.split() if w[0].isupper())
     if len(initials) >= 3 and re.search(rf"\b{initials.lower()}\b", context):
         return True  # "Shanghai Cooperation Organization" is "SCO" in the text
+    if len(initials) == 2 and re.search(rf"\b{initials}\b", original):
+        return True  # "United States" is "US" (two letters: only as capitals, "us" is a pronoun)
     if entity.isupper() and 2 <= len(entity) <= 6:  # "SCO" spelled out in the text
         runs = re.findall(r"(?:[A-Z][a-z]+(?:\s+(?:of|on|and|the|for)\s+|\s+))+[A-Z][a-z]+", original)
         # "UN" in "United Nations Office on Drugs and Crime": an acronym may open a longer name's initials
@@ -694,6 +712,13 @@ _NAME_ASKED = re.compile(
 )
 _OWNS_OTHER = re.compile(  # "the CSTO's drug operation called ...": the CSTO owns the thing asked, it is not asked
     r"['’]s? (?!(?:russian |native |own |full |official )?(?:names?|acronyms?|abbreviations?|title))"
+)
+# a sentence that gives a thing its name: "labelled *Vzaimodeystviye*", "under the moniker of *Rubezh*", "labelled a
+# '*chuzhoy sredi svoikh*'" (a name follows: italics or quotes; "labelled as an alliance that lacks" names nothing)
+_NAMING = re.compile(
+    r"\b(?:called|labell?ed|named|known as|dubbed|moniker of|titled|termed|referred to as)\s+(?:(?:a|an|the|as)\s+)?"
+    r"['‘\"“*]",
+    re.I,
 )
 _IN_LANGUAGE = re.compile(r"\brussians?\b(?!-)|\b(?:native|original|local|own|foreign)[- ]language\b|\bin its own\b")
 
@@ -724,6 +749,8 @@ _DEMONYM = re.compile(r"^[A-Z][a-z]+(?:ian|ish|ese|ic|i|an)$")
 
 
 _POSSESSIVE = re.compile(r"\b([A-Z][\w\-]+)['’]s\s+(?:[a-z]+\s+)?([a-z][a-z\-]{3,})")
+# "the csto's yearly budget does": the owner (a known name) and the one or two words after it, either the thing owned
+_ANY_POSSESSIVE = re.compile(r"\b([A-Za-z][\w\-]+)['’]s\s+([a-z][a-z\-]{3,})(?:\s+([a-z][a-z\-]{3,}))?")
 _OWNED_BY_ACRONYM = re.compile(r"\b([A-Z]{2,})\s+([a-z][a-z\-]{3,})")  # "the CSTO budget"
 _OWNED_OF_ACRONYM = re.compile(r"\b([a-z][a-z\-]{3,}) of (?:the )?([A-Z]{2,})\b")  # "the budget of the CSTO"
 
@@ -731,7 +758,13 @@ _OWNED_OF_ACRONYM = re.compile(r"\b([a-z][a-z\-]{3,}) of (?:the )?([A-Z]{2,})\b"
 def _possessor_mismatch(question: str, sentence: str, known: set[str]) -> bool:
     """True when the question asks about X's Y and the sentence speaks of another name's Y ("the CSTO's budget"
     against "the overall NATO budget"); `known` holds the corpus's names, lower-cased."""
-    owned = _POSSESSIVE.findall(question) + _OWNED_BY_ACRONYM.findall(question)
+    owned = [
+        (owner, thing)
+        for owner, *things in _ANY_POSSESSIVE.findall(question)
+        for thing in things
+        if thing and thing not in STOPWORDS
+    ]
+    owned += _OWNED_BY_ACRONYM.findall(question)
     owned += [(owner, thing) for thing, owner in _OWNED_OF_ACRONYM.findall(question)]
     for owner, thing in owned:
         for m in re.finditer(rf"\b{re.escape(thing[:5])}\w*", sentence, re.I):
@@ -806,7 +839,7 @@ _MONEY_ASKED = re.compile(
 )
 _LOCATIVE = frozenset(["in", "at", "near", "across", "throughout", "within", "inside", "outside", "around", "into"])
 _SHARE_ASKED = re.compile(
-    r"\b(?:share|percent|percentage|proportion|fraction|portion|part|slice|chunk|piece|cut)\b", re.I
+    r"\b(?:share|percent|percentage|proportion|fraction|portion|part|slice|chunk|piece|cut)\b|\bhow much of\b", re.I
 )
 _MONEY = re.compile(r"\$|\bdollars?\b|\beuros?\b|€|\brou?bles?\b|\bUSD\b", re.I)
 # what a work argues, finds or recommends: not in its bibliography card (stems cut as _stem_prefix cuts them)
@@ -947,6 +980,7 @@ class Composer:
         counted = re.search(rf"\b(?:the|its|their) ({_NUMBER_WORDS})\b", question.lower())
         qcount = counted.group(1) if counted else ""
         native = alias_asked(question, self.aliases)
+        naming = _NAME_ASKED.search(question.lower()) is not None
         out = []
         for c in cands:
             sem = _fit(qvec, c)
@@ -971,7 +1005,7 @@ class Composer:
             if qcount and qcount in re.findall(rf"\b(?:{_NUMBER_WORDS})\b", text.lower()):
                 bonus += 0.06  # "the three blocs": the sentence that counts them
             if c.passage.kind == "source_card":
-                bonus += 0.08 if qt.bibliographic else -0.1
+                bonus += 0.08 if qt.bibliographic else -0.1 if qt.source else -0.2  # an entry rarely says what is asked
                 if qt.bibliographic and c.start == 0:
                     bonus += 0.05  # the entry as printed: title, journal, issue, pages, publisher, date and URL
             if names:  # a sentence (with its pronouns' antecedents) naming what the question names
@@ -980,6 +1014,8 @@ class Composer:
                 bonus += 0.06 * sum(self._names(n, c) for n in topic) / len(topic)
             if any(a[2] in text and a[3] in text for a in native):
                 bonus += 0.6  # "what is the CSTO called in Russian": the sentence giving that name leads
+            if naming and _NAMING.search(text):
+                bonus += 0.12  # "what are the drills called": the sentence that names them
             if qnums and qnums <= numbers_in(text):
                 bonus += 0.06  # "the 2016 news item": the sentence that states the question's own figure
             if _asks(text) and not _QUESTIONS_ASKED.search(question):
@@ -1013,6 +1049,7 @@ class Composer:
         if qt.number and not any(
             quantity_in(c.cand.text)
             and self._about(question, c, act=act)
+            and self._counts_for(question, c.cand)
             and (not head or _counts(head, c.cand.text))
             and (not money or _MONEY.search(c.cand.text) is not None)
             for c in chosen
@@ -1056,6 +1093,16 @@ class Composer:
             return "no passage is about all the names asked about"
         return ""
 
+    def _counts_for(self, question: str, c: Candidate) -> bool:
+        """In a sentence of clauses about different subjects, the quantity's own clause names one of the question's
+        names, or leans back on the sentence's subject with a pronoun ("the US contributed 51.1%" is no figure for
+        Moscow's share, though Russia is named in the clause before)."""
+        clause = quantity_clause(c.text)
+        names = [n for n in self.entities(question) if n.lower() not in self.ubiquitous]
+        if clause == c.text or not names or _PRONOUN.search(clause):
+            return True
+        return any(_named_in(n, clause.lower(), clause) for n in names)
+
     def _names_a_place(self, question: str, c: Candidate) -> bool:
         """True when the sentence holds a proper name other than those of the question (a city, a country) where
         a place stands: after a locative word ("based in Moscow", "drills in Tajikistan") or as the sentence's
@@ -1085,7 +1132,10 @@ class Composer:
             return False  # a name the corpus never uses ("ISBN") is never excused
         entry = self.handle.entries.get(s.cand.passage.source_key or "")
         owners = {a.split(",")[0].strip().lower() for a in entry.authors} if entry else set()
-        if _possessor_mismatch(question, s.cand.text, self.known_names - owners):  # "Allison's comparison": her card
+        short = question
+        for long, acronym, *_ in self.aliases:  # "the Collective Security Treaty Organization's funding": the CSTO's
+            short = re.sub(re.escape(long), acronym, short, flags=re.I)
+        if _possessor_mismatch(short, s.cand.text, self.known_names - owners):  # "Allison's comparison": her card
             return False
         if not act:
             return True
@@ -1222,7 +1272,7 @@ class Composer:
         for s in scored[1:]:
             if len(chosen) >= limit or s.score < floor:
                 break
-            if not self._redundant(s, chosen):
+            if not self._redundant(s, chosen, cards=not qt.bibliographic):
                 chosen.append(s)
         dated = qt.when or _YEARS_BETWEEN.search(question) is not None
         slot = (lambda t: bool(_YEAR.search(t))) if dated else quantity_in if qt.number else None
@@ -1286,7 +1336,7 @@ class Composer:
         for s in pool:
             if len(out) >= limit:
                 break
-            if not self._redundant(s, out):
+            if not self._redundant(s, out, cards=not qt.bibliographic):
                 out.append(s)
         for s in list(out):  # "On the one hand, ..." is half a statement: its other hand comes with it
             if _PAIR_OPENS.match(s.cand.text):
@@ -1332,10 +1382,17 @@ class Composer:
         return out
 
     @staticmethod
-    def _redundant(s: Scored, chosen: list[Scored]) -> bool:
+    def _redundant(s: Scored, chosen: list[Scored], cards: bool = False) -> bool:
+        """A near-twin of a chosen sentence, or (`cards`: a question not about the bibliography) a work's entry said
+        again, as printed, as cited or as a summary line."""
         return any(
             float(np.dot(s.cand.vector, c.cand.vector)) > 0.85
             or (s.cand.passage.id == c.cand.passage.id and s.cand.start == c.cand.start)
+            or (
+                cards
+                and s.cand.passage.kind == c.cand.passage.kind == "source_card"
+                and s.cand.passage.source_key == c.cand.passage.source_key
+            )
             for c in chosen
         )
 

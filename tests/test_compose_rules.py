@@ -551,3 +551,47 @@ def test_an_elliptical_follow_up_asks_the_last_question_of_another_thing():
     assert switched_question("and Kazakhstan?", [], names) == ""  # nothing to go back to
     two = [{"role": "user", "content": "Did Belarus and Armenia agree?"}]
     assert switched_question("and Kazakhstan?", two, names) == ""  # which of the two would it replace?
+
+
+def test_two_letter_initials_name_a_state_only_in_capitals():
+    assert _named_in("United States", "in 2017, the us contributed 51.1%", "in 2017, the US contributed 51.1%")
+    assert not _named_in("United States", "it tells us little", "it tells us little")
+
+
+def test_a_quantity_counts_for_the_subject_of_its_own_clause(assistant):
+    """"X is based on Y while in 2017, the US contributed 51.1%": the figure is the US's share, not Moscow's, though
+    Russia is named in the clause before; "how much of" asks a share, so a percentage answers it."""
+    from rag.compose import quantity_clause
+
+    sentence = "The structure follows the Russian model (Oliker 2009, 102) while in 2017, the US paid 51.1% of it."
+    assert quantity_clause(sentence).strip().startswith("in 2017, the US paid 51.1%")
+    assert quantity_clause("The operation seized 360 tons.") == "The operation seized 360 tons."
+    washington = assistant.ask("how much of the NATO budget did Washington cover in 2017?")
+    assert not washington.refused and "51.1%" in washington.text
+    moscow = assistant.ask("What share of the CSTO's funding does Moscow provide?")
+    assert moscow.refused and moscow.checks_failed == "no passage states that quantity"
+    lower = "what is the csto's yearly budget, and how much of it does russia pay"  # a lower-case owner owns too
+    assert _possessor_mismatch(lower, "the US contributed 51.1% of the overall NATO budget", {"nato", "csto"})
+
+
+def test_set_up_and_kick_off_are_founding_and_launching(assistant):
+    force = assistant.ask("When did the CSTO set up its rapid reaction force?")
+    assert not force.refused and "2009" in force.text
+    kicked = assistant.ask("what year was operation mercenary kicked off?")  # "forwarded the initiative ... in 2017"
+    assert not kicked.refused and "2017" in kicked.text
+
+
+def test_a_name_question_leads_with_the_sentence_that_names(assistant):
+    rubezh = assistant.ask("What name do the Central Asian regional exercises go by?")
+    assert not rubezh.refused and "*Rubezh*" in rubezh.text.split("[1]")[0]
+    assert question_type("Which agencies work alongside Operation Nelegal?").listing
+    assert question_type("How did the members react?").reason
+
+
+def test_a_work_is_quoted_from_its_entry_once_unless_the_bibliography_is_asked(assistant):
+    answer = assistant.ask("How did Minsk behave during its trade quarrel with Moscow?")
+    passages = [assistant.passage(c.passage_id) for c in answer.citations]
+    works = [p.source_key for p in passages if p is not None and p.kind == "source_card"]
+    assert len(works) == len(set(works)) and "boycott" in answer.text
+    entry = assistant.ask("Where did Shraibman's 2019 piece on Belarus-Russia relations appear, and when?")
+    assert not entry.refused and "BelarusFeed" in entry.text
