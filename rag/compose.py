@@ -229,7 +229,9 @@ def question_type(q: str) -> QuestionType:
                 r"(?:(?!(?:that|who|whom|whose|which|did|does|do|is|are|was|were|has|have|had)\b)[\w\-]+ ){0,4}?"
                 r"(countries|states|members|exercises|operations|nations|partners|"
                 r"participants|signatories|republics|regions|blocs|groupings|sub-groupings|groups|areas|bodies|"
-                r"organizations|organisations|agencies|institutions|units|actors|entities|services)\b|"
+                r"organizations|organisations|agencies|institutions|units|actors|entities|services|strands|elements|"
+                r"components|aspects|dimensions|pillars|priorities|tasks|goals|aims|objectives|threats|challenges|"
+                r"facets|types|kinds|categories|fields|domains|spheres)\b|"
                 r"\blist\b|\bname the\b|\bwho (are|were)\b|"
                 r"^who (?:belongs?|belonged|makes? up|made up|takes? part|took part|participates?|participated|"
                 r"is in|are in|was in|were in|joined|is involved|are involved|were involved|was involved)\b",
@@ -998,8 +1000,11 @@ class Composer:
             if qt.source and not qt.bibliographic and c.passage.kind == "article" and self.sources_of(c):
                 bonus += 0.12
             if qt.listing and c.passage.kind == "article":  # a card's commas are its entry's punctuation
-                items = text.count(",") + text.count(";") + len(re.findall(r"\band\b", text))
+                bare = _CITATION_PARENS.sub(" ", text)  # "(Khalatyan, 2017)" lists nothing
+                items = bare.count(",") + bare.count(";") + len(re.findall(r"\band\b", bare))
                 bonus += 0.1 if items >= 3 else 0.04 if items >= 2 else 0.0
+                if re.search(r":[^:]*[;,][^:]*[;,]", bare):
+                    bonus += 0.06  # "a multifaceted outlook materializes: X; Y; and Z": a colon opens the list
                 listed = {w for w in _ENTITY.findall(_CITATION_PARENS.sub(" ", text)[1:]) if w not in _NOT_ENTITY}
                 bonus += 0.08 if len(listed - set(names)) >= 3 else 0.0  # the sentence that enumerates names
             if qcount and qcount in re.findall(rf"\b(?:{_NUMBER_WORDS})\b", text.lower()):

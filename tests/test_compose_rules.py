@@ -595,3 +595,9 @@ def test_a_work_is_quoted_from_its_entry_once_unless_the_bibliography_is_asked(a
     assert len(works) == len(set(works)) and "boycott" in answer.text
     entry = assistant.ask("Where did Shraibman's 2019 piece on Belarus-Russia relations appear, and when?")
     assert not entry.refused and "BelarusFeed" in entry.text
+
+
+def test_the_parts_of_a_thing_are_listed_and_a_colon_opens_the_list():
+    assert question_type("What are the key dimensions of the alliance's security agenda?").listing
+    assert question_type("which threats does the CRRF face?").listing
+    assert not question_type("What threat does the author see?").listing  # one, not a list
