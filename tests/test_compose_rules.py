@@ -601,3 +601,13 @@ def test_the_parts_of_a_thing_are_listed_and_a_colon_opens_the_list():
     assert question_type("What are the key dimensions of the alliance's security agenda?").listing
     assert question_type("which threats does the CRRF face?").listing
     assert not question_type("What threat does the author see?").listing  # one, not a list
+
+
+def test_a_sentence_that_sums_up_the_reasons_takes_what_comes_before_it(assistant):
+    from rag.compose import _POINTS_BACK
+
+    assert _POINTS_BACK.match("This is key to a proper interpretation on why X should not be held as a measure.")
+    assert _POINTS_BACK.match("For these reasons, members stay.")
+    assert not _POINTS_BACK.match("This paper seeks to analyze these queries.")
+    answer = assistant.ask("For what reason should NATO not serve as the benchmark of CSTO success?")
+    assert not answer.refused and "liberal democratic principles" in answer.text
