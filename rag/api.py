@@ -13,7 +13,7 @@ from index.errors import InvalidQuestionError
 from index.settings import Settings, load_settings
 from index.store import IndexHandle, open_index
 from index.types import Passage
-from rag.compose import Composer, content_words, question_type, render
+from rag.compose import DEPTH, WIDE_DEPTH, Composer, content_words, question_type, render
 from rag.types import Answer, CitingPassage, ScoredPassage, SourceView
 
 REFUSAL = "The indexed sources don't say {topic}. The closest passages are listed below."
@@ -222,7 +222,9 @@ class Assistant:
         # a follow-up, or a premise then a question ("Critics say X. What's the case for them?"): its own words count
         focus = self.retriever.embed_query(q if query != q else final) if query != q or final != q else None
         topic = self._topic_names(history) if query != q else None
-        cands = self.composer.candidates(retrieved)  # read once: the second part of a compound question reuses them
+        qt = question_type(final)  # an explanation or a list may stand further down: two passages more are read
+        depth = WIDE_DEPTH if (qt.reason or qt.listing) and query == q else DEPTH  # (a follow-up's stay on topic)
+        cands = self.composer.candidates(retrieved, depth)  # read once: a compound question's second part reuses them
         scored = self.composer.score(q if focus is not None else query, qvec, cands, focus=focus, topic=topic)
         strength = self.composer.evidence(scored, q)
         shown = retrieved[: top_k or self.settings.top_k]

@@ -611,3 +611,11 @@ def test_a_sentence_that_sums_up_the_reasons_takes_what_comes_before_it(assistan
     assert not _POINTS_BACK.match("This paper seeks to analyze these queries.")
     answer = assistant.ask("For what reason should NATO not serve as the benchmark of CSTO success?")
     assert not answer.refused and "liberal democratic principles" in answer.text
+
+
+def test_an_explanation_is_read_two_passages_deeper(assistant):
+    from rag.compose import DEPTH, WIDE_DEPTH
+
+    assert WIDE_DEPTH > DEPTH
+    wary = assistant.ask("Why do the smaller members hesitate to ask Moscow for troops in a crisis?")
+    assert not wary.refused and "frozen conflicts" in wary.text
