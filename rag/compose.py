@@ -502,6 +502,9 @@ _SLOT_WORDS = frozenset(
         "off",
         "exact",
         "actual",
+        "state",  # the kind of thing counted or named, not an act: "which states", "the founding countries"
+        "countri",
+        "nation",
         "citi",  # the kind of place a where-question asks for: "which city", "what town"
         "town",
         "locat",
@@ -598,6 +601,7 @@ _PHRASAL = [
         (r"(?:pull|pulls|pulled|drop|drops|dropped|opt|opts|opted|back|backs|backed) out", "withdraw"),
         (r"(?:at no|without) (?:cost|charge|payment)|free of charge|for nothing", "free"),
         (r"(?:kick|kicks|kicked|kicking) off", "launch"),
+        (r"founding (?=states|members|countries|nations|signatories)", "original "),
         (r"(?:set|sets|setting) up", "establish"),
         (r"second[- ]?hand", "used"),
     ]

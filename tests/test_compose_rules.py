@@ -619,3 +619,10 @@ def test_an_explanation_is_read_two_passages_deeper(assistant):
     assert WIDE_DEPTH > DEPTH
     wary = assistant.ask("Why do the smaller members hesitate to ask Moscow for troops in a crisis?")
     assert not wary.refused and "frozen conflicts" in wary.text
+
+
+def test_the_kind_of_thing_asked_about_is_no_act(assistant):
+    """"the founding countries" are the original members, and "states"/"countries" name what is asked about, not
+    what it did: the dated sentence about joining answers."""
+    joined = assistant.ask("In which year did Belarus sign up alongside the founding countries?")
+    assert not joined.refused and "1994" in joined.text
