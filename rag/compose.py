@@ -158,6 +158,11 @@ class QuestionType:
 
 
 # verbs of "who said it" questions (answered by the cited work), as opposed to "who did it" questions
+_PERSON_ASKED = re.compile(
+    r"\bwho\b|\b(?:authors?|scholars?|analysts?|researchers?|academics?|experts?|writers?|commentators?|critics?|"
+    r"specialists?)\b",
+    re.I,
+)
 _ATTRIBUTION_VERBS = (
     r"argue|say|said|contend|note|claim|state|conclude|describe|call|write|wrote|suggest|observe|warn|hold|held|"
     r"identif|cite|coin|present|report|link|criticis|critiqu|label|consider|reason|believe|assert|stress|point|"
@@ -938,6 +943,17 @@ class Composer:
         byline = re.match(r"About the author: (.+?) —", about)
         # "according to Lacroix": the article's own author is not a name its sentences must contain
         self.author = byline.group(1).split()[-1].lower() if byline else ""
+        # a cited person speaking in the sentence: "Buzan and Wæver (2003) reason that", "As de Haas notes" (a
+        # "who argues" question asks for a person; "Article 3 of the Charter states" is a document)
+        people = sorted({e.family for e in handle.entries.values() if any("," in a for a in e.authors)}, key=len)
+        self._person_says = (
+            re.compile(
+                rf"\b(?:{'|'.join(re.escape(f) for f in reversed(people))})(?: (?:and|&) [A-Z][\w’'\-]+| et al\.?)?"
+                rf"(?: \(\d{{4}}[a-z]?\))?,? (?:{_ATTRIBUTION_VERBS})\w*\b"
+            )
+            if people
+            else None
+        )
         self._citing: dict[str, list[str]] = {}
         for p in handle.passages.values():
             if p.kind == "article":
@@ -993,6 +1009,7 @@ class Composer:
         qcount = counted.group(1) if counted else ""
         native = alias_asked(question, self.aliases)
         naming = _NAME_ASKED.search(question.lower()) is not None
+        person = _PERSON_ASKED.search(question) is not None
         out = []
         for c in cands:
             sem = _fit(qvec, c)
@@ -1009,6 +1026,8 @@ class Composer:
                 bonus += 0.08
             if qt.source and not qt.bibliographic and c.passage.kind == "article" and self.sources_of(c):
                 bonus += 0.12
+                if person and self._person_says is not None and self._person_says.search(text):
+                    bonus += 0.06  # "who argues X": the sentence in which a cited scholar argues it
             if qt.listing and c.passage.kind == "article":  # a card's commas are its entry's punctuation
                 bare = _CITATION_PARENS.sub(" ", text)  # "(Khalatyan, 2017)" lists nothing
                 items = bare.count(",") + bare.count(";") + len(re.findall(r"\band\b", bare))

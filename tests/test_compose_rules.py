@@ -626,3 +626,12 @@ def test_the_kind_of_thing_asked_about_is_no_act(assistant):
     what it did: the dated sentence about joining answers."""
     joined = assistant.ask("In which year did Belarus sign up alongside the founding countries?")
     assert not joined.refused and "1994" in joined.text
+
+
+def test_who_argues_prefers_the_sentence_in_which_a_cited_person_argues(assistant):
+    says = assistant.composer._person_says
+    assert says.search("Buzan and Wæver (2003) reason that such connections")
+    assert says.search("As de Haas notes, a final conclusion")
+    assert not says.search("Article 3 of the CSTO Charter states that")  # a document, not a person
+    answer = assistant.ask("Who claims the alliance is only a training centre?")
+    assert not answer.refused and "Shakhanova" in answer.text.split("[1]")[0]
