@@ -72,6 +72,11 @@ _SHORTHAND = [
     (re.compile(r"\bHQs?\b"), "headquarters"),
     (re.compile(r"\bgov(?:'|’)?t\b", re.I), "government"),
     (re.compile(r"\bint(?:'|’)l\b", re.I), "international"),
+    # idioms read as the plain word (MiniLM relates "original members" to "originally", not to "the very start")
+    (
+        re.compile(r"\b(?:right )?(?:from|since|at) the (?:very )?(?:start|beginning|outset|get-go|first)\b", re.I),
+        "originally",
+    ),
 ]
 
 

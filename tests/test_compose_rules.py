@@ -525,6 +525,7 @@ def test_general_shorthand_is_spelled_out():
     assert core_question("where is the CSTO's HQ?") == "Where is the CSTO's headquarters?"
     assert core_question("what did the govt of Armenia ask for?") == "What did the government of Armenia ask for?"
     assert core_question("HQS") == "HQS"  # only the word itself
+    assert core_question("who was in the bloc right from the outset?") == "Who was in the bloc originally?"
 
 
 def test_a_glossed_name_is_named_only_as_a_name(assistant):
