@@ -77,6 +77,8 @@ _SHORTHAND = [
         re.compile(r"\b(?:right )?(?:from|since|at) the (?:very )?(?:start|beginning|outset|get-go|first)\b", re.I),
         "originally",
     ),
+    (re.compile(r"\b(?:keep|keeps|kept|keeping) (.{1,40}?) at arm(?:'|’)?s(?:'|’)? length\b", re.I), r"avoid \1"),
+    (re.compile(r"\b(?:steer|steers|steered|steering) clear of\b", re.I), "avoid"),
 ]
 
 

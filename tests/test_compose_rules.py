@@ -526,6 +526,7 @@ def test_general_shorthand_is_spelled_out():
     assert core_question("what did the govt of Armenia ask for?") == "What did the government of Armenia ask for?"
     assert core_question("HQS") == "HQS"  # only the word itself
     assert core_question("who was in the bloc right from the outset?") == "Who was in the bloc originally?"
+    assert core_question("why does the EU keep the bloc at arm's length?") == "Why does the EU avoid the bloc?"
 
 
 def test_a_glossed_name_is_named_only_as_a_name(assistant):
