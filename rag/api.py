@@ -74,7 +74,8 @@ _SHORTHAND = [
     (re.compile(r"\bint(?:'|’)l\b", re.I), "international"),
     # idioms read as the plain word (MiniLM relates "original members" to "originally", not to "the very start")
     (
-        re.compile(r"\b(?:right )?(?:from|since|at) the (?:very )?(?:start|beginning|outset|get-go|first)\b", re.I),
+        # ("at the start" may be the article's: the structure cues read it)
+        re.compile(r"\b(?:right )?(?:from|since) the (?:very )?(?:start|beginning|outset|get-go|first)\b(?! of)", re.I),
         "originally",
     ),
     (re.compile(r"\b(?:keep|keeps|kept|keeping) (.{1,40}?) at arm(?:'|’)?s(?:'|’)? length\b", re.I), r"avoid \1"),

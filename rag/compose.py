@@ -143,6 +143,41 @@ def content_words(text: str) -> list[str]:
     return _STEMMER.stemWords(words)
 
 
+# a question that names a part of the article ("the conclusion", "the introduction sets out", "overall verdict")
+STRUCTURE_CUES = {
+    "end": re.compile(
+        r"\bconclu(?:sion|des?|ding)\b|\boverall\b|\bverdict\b|\ball things considered\b|\bbottom line\b|"
+        r"\bin the end\b|\bfinal (?:word|thought|remark|assessment)s?\b|\bway forward\b|"
+        r"\b(?:closing|final|last|concluding) (?:section|part|paragraph|page|remark|word)s?\b|\bwraps? up\b|"
+        r"\bthe end of the (?:article|paper|text)\b",
+        re.I,
+    ),
+    "start": re.compile(
+        r"\bintroduction\b|\bsets? out\b|\bresearch questions?\b|\bat the (?:start|outset|beginning)\b|"
+        r"\babstract\b|\bsummary\b|\baims? (?:of|to)\b|\b(?:opening|first) (?:section|part|paragraph|page)s?\b",
+        re.I,
+    ),
+}
+
+_PART_NAMED = 0.25  # a sentence of the part of the article the question names ("the conclusion", "at the outset")
+
+
+def article_parts(handle: IndexHandle) -> dict[str, list[Passage]]:
+    """The article's opening (abstract and Introduction) and its closing paragraphs (the last two, last first)."""
+    body = sorted(
+        (
+            p
+            for p in handle.passages.values()
+            if p.kind == "article" and p.paragraph and p.section != "About the author"
+        ),
+        key=lambda p: p.start,
+    )
+    return {
+        "start": [p for p in body if p.section in ("Summary", "Introduction")],
+        "end": [p for p in body if p.section == body[-1].section][-2:][::-1] if body else [],
+    }
+
+
 @dataclass(frozen=True)
 class QuestionType:
     """What kind of answer a question wants."""
@@ -954,6 +989,7 @@ class Composer:
             if people
             else None
         )
+        self._parts = {part: {p.id for p in ps} for part, ps in article_parts(handle).items()}
         self._citing: dict[str, list[str]] = {}
         for p in handle.passages.values():
             if p.kind == "article":
@@ -1010,6 +1046,7 @@ class Composer:
         native = alias_asked(question, self.aliases)
         naming = _NAME_ASKED.search(question.lower()) is not None
         person = _PERSON_ASKED.search(question) is not None
+        named_part = set().union(*(self._parts[k] for k, cue in STRUCTURE_CUES.items() if cue.search(question)))
         out = []
         for c in cands:
             sem = _fit(qvec, c)
@@ -1048,6 +1085,8 @@ class Composer:
                 bonus += 0.06 * sum(self._names(n, c) for n in topic) / len(topic)
             if any(a[2] in text and a[3] in text for a in native):
                 bonus += 0.6  # "what is the CSTO called in Russian": the sentence giving that name leads
+            if c.passage.id in named_part:
+                bonus += _PART_NAMED  # "in the closing section, ...": that part of the article answers
             if naming and _NAMING.search(text):
                 bonus += 0.12  # "what are the drills called": the sentence that names them
             if qnums and qnums <= numbers_in(text):

@@ -10,7 +10,7 @@ import numpy as np
 
 from index.acronyms import acronyms, aliases, expand
 from index.store import IndexHandle
-from rag.compose import alias_asked
+from rag.compose import STRUCTURE_CUES, alias_asked, article_parts
 from rag.types import ScoredPassage
 
 
@@ -40,21 +40,6 @@ def sentence_retriever(handle: IndexHandle, top_k: int) -> Any:
     return SentenceMaxRetriever()
 
 
-# a question that names a part of the article ("the conclusion", "the introduction sets out", "overall verdict")
-_CUES = {
-    "end": re.compile(
-        r"\bconclu(?:sion|des?|ding)\b|\boverall\b|\bverdict\b|\ball things considered\b|\bbottom line\b|"
-        r"\bin the end\b|\bfinal (?:word|thought|remark|assessment)s?\b|\bway forward\b",
-        re.I,
-    ),
-    "start": re.compile(
-        r"\bintroduction\b|\bsets? out\b|\bresearch questions?\b|\bat the (?:start|outset|beginning)\b|"
-        r"\babstract\b|\bsummary\b|\baims? (?:of|to)\b",
-        re.I,
-    ),
-}
-
-
 def structure_retriever(handle: IndexHandle) -> Any:
     """A llama-index retriever for questions naming a part of the article: the abstract and the Introduction
     for "what does the introduction set out", the closing paragraphs for "the conclusion", "overall verdict";
@@ -64,23 +49,12 @@ def structure_retriever(handle: IndexHandle) -> Any:
 
     from index.store import to_node
 
-    body = sorted(
-        (
-            p
-            for p in handle.passages.values()
-            if p.kind == "article" and p.paragraph and p.section != "About the author"
-        ),
-        key=lambda p: p.start,
-    )
-    parts = {
-        "start": [p for p in body if p.section in ("Summary", "Introduction")],
-        "end": [p for p in body if p.section == body[-1].section][-2:][::-1] if body else [],
-    }
+    parts = article_parts(handle)
 
     class StructureRetriever(BaseRetriever):
         def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
             out: list[NodeWithScore] = []
-            for part, cue in _CUES.items():
+            for part, cue in STRUCTURE_CUES.items():
                 if cue.search(query_bundle.query_str):
                     out += [NodeWithScore(node=to_node(p), score=1.0 / (1 + i)) for i, p in enumerate(parts[part])]
             return out
@@ -151,6 +125,7 @@ class HybridRetriever:
         self.folded = {pid: _fold_words(p.text) for pid, p in handle.passages.items()}  # for quoted phrases
         found = [(p, aliases(p.text)) for p in handle.passages.values() if p.kind == "article"]
         self.aliases = [(p, names) for p, names in found if names]  # passages naming a thing in its own language
+        self.parts = article_parts(handle)
         self.fusion = QueryFusionRetriever(
             [self.dense, self.bm25, self.sentences, structure_retriever(handle), bibliography_retriever(handle)],
             mode=FUSION_MODES.RECIPROCAL_RANK,
@@ -190,6 +165,13 @@ class HybridRetriever:
             held = {p.id for p in named}
             rest = [(p, sc) for p, sc in ranked if p.id not in held]
             ranked = rest[:1] + [(p, rest[0][1] if rest else 1.0) for p in named] + rest[1:]
+        parts = [p for part, cue in STRUCTURE_CUES.items() if cue.search(text) for p in self.parts[part]]
+        if parts and not holds and len(ranked) > 1:  # "the paper's last paragraph": the part it names comes second
+            held = {p.id for p in parts}
+            rest = [(p, sc) for p, sc in ranked if p.id not in held]
+            kept = [(p, sc) for p, sc in ranked if p.id in held]
+            if rest and ranked[0][0].id not in held:
+                ranked = rest[:1] + [(p, rest[0][1]) for p, _ in kept] + rest[1:]
         out = [ScoredPassage(passage=p, score=sc, rank=i) for i, (p, sc) in enumerate(ranked)]
         return out[: k or len(out)]
 

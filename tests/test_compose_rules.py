@@ -526,6 +526,8 @@ def test_general_shorthand_is_spelled_out():
     assert core_question("what did the govt of Armenia ask for?") == "What did the government of Armenia ask for?"
     assert core_question("HQS") == "HQS"  # only the word itself
     assert core_question("who was in the bloc right from the outset?") == "Who was in the bloc originally?"
+    assert core_question("what does the author say at the outset?") == "What does the author say at the outset?"
+    assert "start of the paper" in core_question("what is argued from the start of the paper?")
     assert core_question("why does the EU keep the bloc at arm's length?") == "Why does the EU avoid the bloc?"
 
 
@@ -637,3 +639,13 @@ def test_who_argues_prefers_the_sentence_in_which_a_cited_person_argues(assistan
     assert not says.search("Article 3 of the CSTO Charter states that")  # a document, not a person
     answer = assistant.ask("Who claims the alliance is only a training centre?")
     assert not answer.refused and "Shakhanova" in answer.text.split("[1]")[0]
+
+
+def test_a_named_part_of_the_article_answers(assistant):
+    from rag.compose import STRUCTURE_CUES
+
+    assert STRUCTURE_CUES["end"].search("what do the final paragraphs say?")
+    assert STRUCTURE_CUES["start"].search("in the opening section, what is asked?")
+    assert not STRUCTURE_CUES["end"].search("what was the final year of the operation?")
+    answer = assistant.ask("What does the paper's last paragraph say members stay in the alliance for?")
+    assert not answer.refused and "cordial relations with Russia" in answer.text
