@@ -273,6 +273,10 @@ def question_type(q: str) -> QuestionType:
                 r"components|aspects|dimensions|pillars|priorities|tasks|goals|aims|objectives|threats|challenges|"
                 r"facets|types|kinds|categories|fields|domains|spheres)\b|"
                 r"\blist\b|\bname the\b|\bwho (are|were)\b|"
+                # "the author splits the alliance into regional groupings. What are they?": the parts, listed
+                r"\b(?:split|splits|divide|divides|divided|group|groups|grouped|break|breaks|broken|sort|sorts|"
+                r"categori[sz]es?|classif(?:y|ies))\b[^?]{0,50}\binto\b|"
+                r"(?:^|[.?!] )what (?:are|were) (?:they|these|those)\b|\b(?:name|list) (?:them|these|those)\b|"
                 r"^who (?:belongs?|belonged|makes? up|made up|takes? part|took part|participates?|participated|"
                 r"is in|are in|was in|were in|joined|is involved|are involved|were involved|was involved)\b",
                 ql,
@@ -1069,7 +1073,7 @@ class Composer:
                 bare = _CITATION_PARENS.sub(" ", text)  # "(Khalatyan, 2017)" lists nothing
                 items = bare.count(",") + bare.count(";") + len(re.findall(r"\band\b", bare))
                 bonus += 0.1 if items >= 3 else 0.04 if items >= 2 else 0.0
-                if re.search(r":[^:]*[;,][^:]*[;,]", bare):
+                if re.search(r":[^:]*[;,][^:]*(?:[;,]|\band\b)", bare):
                     bonus += 0.06  # "a multifaceted outlook materializes: X; Y; and Z": a colon opens the list
                 listed = {w for w in _ENTITY.findall(_CITATION_PARENS.sub(" ", text)[1:]) if w not in _NOT_ENTITY}
                 bonus += 0.08 if len(listed - set(names)) >= 3 else 0.0  # the sentence that enumerates names

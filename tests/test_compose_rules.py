@@ -649,3 +649,11 @@ def test_a_named_part_of_the_article_answers(assistant):
     assert not STRUCTURE_CUES["end"].search("what was the final year of the operation?")
     answer = assistant.ask("What does the paper's last paragraph say members stay in the alliance for?")
     assert not answer.refused and "cordial relations with Russia" in answer.text
+
+
+def test_a_thing_split_into_parts_is_a_list_question(assistant):
+    assert question_type("How does the author divide the members into groups?").listing
+    assert question_type("The paper sorts the threats into kinds. What are they?").listing
+    assert not question_type("What are the drills for?").listing
+    blocs = assistant.ask("Into which regional blocs does the paper break down the membership?")
+    assert not blocs.refused and "Transcaucasia" in blocs.text
