@@ -80,6 +80,7 @@ _SHORTHAND = [
     ),
     (re.compile(r"\b(?:keep|keeps|kept|keeping) (.{1,40}?) at arm(?:'|’)?s(?:'|’)? length\b", re.I), r"avoid \1"),
     (re.compile(r"\b(?:steer|steers|steered|steering) clear of\b", re.I), "avoid"),
+    (re.compile(r"\bnothing (?:more|other) than\b|\bnothing but\b", re.I), "only"),
 ]
 
 

@@ -529,6 +529,7 @@ def test_general_shorthand_is_spelled_out():
     assert core_question("what does the author say at the outset?") == "What does the author say at the outset?"
     assert "start of the paper" in core_question("what is argued from the start of the paper?")
     assert core_question("why does the EU keep the bloc at arm's length?") == "Why does the EU avoid the bloc?"
+    assert core_question("is it nothing but a talking shop?") == "Is it only a talking shop?"
 
 
 def test_a_glossed_name_is_named_only_as_a_name(assistant):
