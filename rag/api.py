@@ -14,6 +14,7 @@ from index.settings import Settings, load_settings
 from index.store import IndexHandle, open_index
 from index.types import Passage
 from rag.compose import DEPTH, WIDE_DEPTH, Composer, content_words, question_type, render
+from rag.retrieve import part_second
 from rag.types import Answer, CitingPassage, ScoredPassage, SourceView
 
 REFUSAL = "The indexed sources don't say {topic}. The closest passages are listed below."
@@ -225,7 +226,7 @@ class Assistant:
         query = retrieval_query(q, history, self.settings.history_turns)
         qvec = self.retriever.embed_query(query)
         t1 = time.perf_counter()
-        retrieved = self.retriever.retrieve(query, vector=qvec)
+        retrieved = part_second(self.retriever.retrieve(query, vector=qvec), self.composer.named_part(q))
         t2 = time.perf_counter()
         final = final_question(q)
         # a follow-up, or a premise then a question ("Critics say X. What's the case for them?"): its own words count

@@ -1050,7 +1050,7 @@ class Composer:
         native = alias_asked(question, self.aliases)
         naming = _NAME_ASKED.search(question.lower()) is not None
         person = _PERSON_ASKED.search(question) is not None
-        named_part = set().union(*(self._parts[k] for k, cue in STRUCTURE_CUES.items() if cue.search(question)))
+        named_part = self.named_part(question)
         out = []
         for c in cands:
             sem = _fit(qvec, c)
@@ -1103,6 +1103,14 @@ class Composer:
             out.append(Scored(c, score, sem, overlap))
         out.sort(key=lambda s: -s.score)
         return out
+
+    def named_part(self, question: str) -> set[str]:
+        """The passage ids of the part of the article a question about the article names ("the closing section",
+        "bottom line"); none when it names something else ("a summary of Kazakhstan's position")."""
+        cued = [k for k, cue in STRUCTURE_CUES.items() if cue.search(question)]
+        if not cued or any(e.lower() not in self.ubiquitous for e in self.entities(question)):
+            return set()
+        return set().union(*(self._parts[k] for k in cued))
 
     def unmet(self, question: str, chosen: list[Scored]) -> str:
         """Why the chosen sentences cannot answer the question ('' when they can): a general slot check."""

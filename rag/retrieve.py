@@ -125,7 +125,6 @@ class HybridRetriever:
         self.folded = {pid: _fold_words(p.text) for pid, p in handle.passages.items()}  # for quoted phrases
         found = [(p, aliases(p.text)) for p in handle.passages.values() if p.kind == "article"]
         self.aliases = [(p, names) for p, names in found if names]  # passages naming a thing in its own language
-        self.parts = article_parts(handle)
         self.fusion = QueryFusionRetriever(
             [self.dense, self.bm25, self.sentences, structure_retriever(handle), bibliography_retriever(handle)],
             mode=FUSION_MODES.RECIPROCAL_RANK,
@@ -165,13 +164,6 @@ class HybridRetriever:
             held = {p.id for p in named}
             rest = [(p, sc) for p, sc in ranked if p.id not in held]
             ranked = rest[:1] + [(p, rest[0][1] if rest else 1.0) for p in named] + rest[1:]
-        parts = [p for part, cue in STRUCTURE_CUES.items() if cue.search(text) for p in self.parts[part]]
-        if parts and not holds and len(ranked) > 1:  # "the paper's last paragraph": the part it names comes second
-            held = {p.id for p in parts}
-            rest = [(p, sc) for p, sc in ranked if p.id not in held]
-            kept = [(p, sc) for p, sc in ranked if p.id in held]
-            if rest and ranked[0][0].id not in held:
-                ranked = rest[:1] + [(p, rest[0][1]) for p, _ in kept] + rest[1:]
         out = [ScoredPassage(passage=p, score=sc, rank=i) for i, (p, sc) in enumerate(ranked)]
         return out[: k or len(out)]
 
@@ -207,3 +199,14 @@ def quoted_phrases(question: str) -> list[str]:
     sword”), folded; single words are left to BM25, single quotes to apostrophes."""
     phrases = [_fold_words(m.group(1)) for m in _QUOTED.finditer(question)]
     return [ph for ph in phrases if len(ph.split()) >= 2]
+
+
+def part_second(ranked: list[ScoredPassage], part: set[str]) -> list[ScoredPassage]:
+    """The ranking with the passages of a part of the article the question names ("the paper's last paragraph")
+    second, after the best passage (unchanged when that is one of them)."""
+    if not part or len(ranked) < 2 or ranked[0].passage.id in part:
+        return ranked
+    kept = [sp for sp in ranked if sp.passage.id in part]
+    rest = [sp for sp in ranked if sp.passage.id not in part]
+    order = rest[:1] + [sp.model_copy(update={"score": rest[0].score}) for sp in kept] + rest[1:]
+    return [sp.model_copy(update={"rank": i}) for i, sp in enumerate(order)]

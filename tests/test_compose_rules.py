@@ -650,6 +650,9 @@ def test_a_named_part_of_the_article_answers(assistant):
     assert not STRUCTURE_CUES["end"].search("what was the final year of the operation?")
     answer = assistant.ask("What does the paper's last paragraph say members stay in the alliance for?")
     assert not answer.refused and "cordial relations with Russia" in answer.text
+    assert not assistant.composer.named_part("Give me a summary of Kazakhstan's position.")  # about Kazakhstan
+    kazakh = assistant.ask("Give me a summary of Kazakhstan's position.")
+    assert not kazakh.refused and "Kazakhstan considers its involvement as vital" in kazakh.text.split("[1]")[0]
 
 
 def test_a_thing_split_into_parts_is_a_list_question(assistant):
