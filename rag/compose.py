@@ -192,12 +192,13 @@ class QuestionType:
     who_is: bool = False
 
 
-# verbs of "who said it" questions (answered by the cited work), as opposed to "who did it" questions
+# a question asking for a person ("who argues", "which scholar"), not a document
 _PERSON_ASKED = re.compile(
     r"\bwho\b|\b(?:authors?|scholars?|analysts?|researchers?|academics?|experts?|writers?|commentators?|critics?|"
     r"specialists?)\b",
     re.I,
 )
+# verbs of "who said it" questions (answered by the cited work), as opposed to "who did it" questions
 _ATTRIBUTION_VERBS = (
     r"argue|say|said|contend|note|claim|state|conclude|describe|call|write|wrote|suggest|observe|warn|hold|held|"
     r"identif|cite|coin|present|report|link|criticis|critiqu|label|consider|reason|believe|assert|stress|point|"
@@ -1075,7 +1076,7 @@ class Composer:
                 bonus += 0.1 if items >= 3 else 0.04 if items >= 2 else 0.0
                 if re.search(r":[^:]*[;,][^:]*(?:[;,]|\band\b)", bare):
                     bonus += 0.06  # "a multifaceted outlook materializes: X; Y; and Z": a colon opens the list
-                listed = {w for w in _ENTITY.findall(_CITATION_PARENS.sub(" ", text)[1:]) if w not in _NOT_ENTITY}
+                listed = {w for w in _ENTITY.findall(bare[1:]) if w not in _NOT_ENTITY}
                 bonus += 0.08 if len(listed - set(names)) >= 3 else 0.0  # the sentence that enumerates names
             if qcount and qcount in re.findall(rf"\b(?:{_NUMBER_WORDS})\b", text.lower()):
                 bonus += 0.06  # "the three blocs": the sentence that counts them
