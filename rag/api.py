@@ -60,9 +60,19 @@ _WRAPPER = re.compile(
 )
 
 
+# a reply's opening word before the question proper ("Ok and who joined afterwards?", "Thanks. So what ...")
+_OPENER = re.compile(
+    r"^(?:(?:(?:ok(?:ay)?|alright|all right|thanks|thank you|got it|i see|hm+|so)(?=[\s,.!;:—–])|"
+    r"(?:great|cool|right|well|perfect|nice|interesting)(?=\s*[,.!;:—–]))[\s,.!;:—–-]*)+",  # "Great Britain" stays
+    re.I,
+)
+
+
 def core_question(question: str) -> str:
-    """The question without a polite wrapper: "Can you tell me which ..." -> "Which ..."."""
-    core = _WRAPPER.sub("", question, count=1).strip()
+    """The question without a conversational opener or a polite wrapper: "Ok, can you tell me which ..." ->
+    "Which ..."."""
+    core = _OPENER.sub("", question.strip(), count=1)
+    core = _WRAPPER.sub("", core or question, count=1).strip()
     for short, word in _SHORTHAND:  # "the CSTO's HQ": general shorthand, spelled out as the article writes it
         core = short.sub(word, core)
     return core[:1].upper() + core[1:] if core else question
@@ -111,15 +121,17 @@ def last_answer(history: History) -> str:
 _NAME_RUN = re.compile(r"(?<![\w])[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)*")
 
 
-def answer_names(text: str, limit: int = 3) -> list[str]:
+def answer_names(text: str, limit: int = 3, skip: frozenset[str] | set[str] = frozenset()) -> list[str]:
     """The first few names of a reply ("Operation Kanal", "Nayemnik"), without capitals that only open a
-    sentence: what a follow-up's "it" most likely refers to."""
+    sentence, without a possessive 's, and without the names in `skip` (lower-case: the corpus's ubiquitous ones,
+    "CSTO", which say nothing of what "it" is): what a follow-up's "it" most likely refers to."""
     text = re.sub(r"\[\d+\]|\([^()]*\)", " ", text.replace("*", ""))  # no markers, no cited authors
     out: list[str] = []
     for m in _NAME_RUN.finditer(text):
         opens = m.start() == 0 or re.search(r"[.!?:]\s*$", text[: m.start()]) is not None
         name = m.group(0).split(maxsplit=1)[1] if opens and " " in m.group(0) else "" if opens else m.group(0)
-        if name and name not in out:
+        name = re.sub(r"['’]s$", "", name)
+        if name and name not in out and name.lower() not in skip:
             out.append(name)
         if len(out) >= limit:
             break
@@ -177,13 +189,15 @@ def switched_question(question: str, history: History, entities: Callable[[str],
     return swapped if count else ""
 
 
-def retrieval_query(question: str, history: History, turns: int) -> str:
-    """The question, preceded by the previous user turn(s) and the names the last reply opened with, when it is
-    an elliptical follow-up."""
+def retrieval_query(
+    question: str, history: History, turns: int, skip: frozenset[str] | set[str] = frozenset()
+) -> str:
+    """The question, preceded by the previous user turn(s) and the names the last reply opened with (less those in
+    `skip`), when it is an elliptical follow-up."""
     previous = user_turns(history)[-turns:] if turns else []
     names = [w for w in question.split()[1:] if w[:1].isupper()]
     if previous and (_ANAPHORA.search(question) or (len(content_words(question)) <= 2 and not names)):
-        return " ".join([*previous, *answer_names(last_answer(history)), question])
+        return " ".join([*previous, *answer_names(last_answer(history), skip=skip), question])
     return question
 
 
@@ -213,7 +227,8 @@ class Assistant:
     def retrieve(self, question: str, history: History = None, k: int | None = None) -> list[ScoredPassage]:
         """Ranked passages for a question (follow-ups use the conversation)."""
         q = core_question(validate_question(question, self.settings.max_question_chars))
-        return self.retriever.retrieve(retrieval_query(q, history, self.settings.history_turns), k=k)
+        query = retrieval_query(q, history, self.settings.history_turns, self.composer.ubiquitous)
+        return self.retriever.retrieve(query, k=k)
 
     def ask(
         self, question: str, history: History = None, generator: str | None = None, top_k: int | None = None
@@ -223,7 +238,7 @@ class Assistant:
         asked = validate_question(question, self.settings.max_question_chars)
         q = core_question(asked)
         q = switched_question(q, history, self.composer.entities) or q  # "And Kazakhstan?": the last question again
-        query = retrieval_query(q, history, self.settings.history_turns)
+        query = retrieval_query(q, history, self.settings.history_turns, self.composer.ubiquitous)
         qvec = self.retriever.embed_query(query)
         t1 = time.perf_counter()
         retrieved = part_second(self.retriever.retrieve(query, vector=qvec), self.composer.named_part(q))
@@ -300,7 +315,7 @@ class Assistant:
         """What a follow-up is about: the names of the previous question and those the last reply opened with."""
         previous = user_turns(history)[-1:]
         names = self.composer.entities(core_question(previous[0])) if previous else []
-        return list(dict.fromkeys([*names, *answer_names(last_answer(history))]))
+        return list(dict.fromkeys([*names, *answer_names(last_answer(history), skip=self.composer.ubiquitous)]))
 
     def passage(self, passage_id: str) -> Passage | None:
         """A passage by id."""

@@ -157,13 +157,35 @@ STRUCTURE_CUES = {
         r"\babstract\b|\bsummary\b|\baims? (?:of|to)\b|\b(?:opening|first) (?:section|part|paragraph|page)s?\b",
         re.I,
     ),
+    # the paper's own author: "who wrote this paper", "the author's background", "about the author"
+    "author": re.compile(
+        r"\bwho (?:wrote|authored|is behind|penned) (?:this|the) (?:paper|article|piece|text|study)\b|"
+        r"\bwho (?:is|was) (?:the|its|this) (?:paper(?:'s|’s) |article(?:'s|’s) )?author\b|\babout the author\b|"
+        r"\bthe (?:paper(?:'s|’s) |article(?:'s|’s) )?author(?:'s|’s)? (?:background|job|position|role|affiliation|"
+        r"credentials|qualifications?|degree|education|career|bio|biography|employer|work|contact|e-?mail)\b",
+        re.I,
+    ),
 }
 
 _PART_NAMED = 0.25  # a sentence of the part of the article the question names ("the conclusion", "at the outset")
+# the sentence that states the verdict: what a question asking for the article's verdict wants first
+_CONCLUDES = re.compile(
+    r"^(?:in conclusion|to conclude|in sum|in summary|to sum up|in short|overall|ultimately|all in all|"
+    r"on balance|in the end|taken together)\b",
+    re.I,
+)
+# ... when the verdict itself is asked ("the author's overall verdict"), not a point made in the conclusion
+_VERDICT_ASKED = re.compile(
+    r"\bverdict\b|\boverall (?:assessment|judge?ment|view|take|conclusion|evaluation)\b|"
+    r"\b(?:main|key|central|overall|final) (?:conclusion|assessment|judge?ment)\b|"
+    r"\bwhat does (?:the author|she|the (?:article|paper)) conclude\b",
+    re.I,
+)
 
 
 def article_parts(handle: IndexHandle) -> dict[str, list[Passage]]:
-    """The article's opening (abstract and Introduction) and its closing paragraphs (the last two, last first)."""
+    """The article's opening (abstract and Introduction), its closing paragraphs (the last two, last first) and
+    the note about its author."""
     body = sorted(
         (
             p
@@ -175,6 +197,7 @@ def article_parts(handle: IndexHandle) -> dict[str, list[Passage]]:
     return {
         "start": [p for p in body if p.section in ("Summary", "Introduction")],
         "end": [p for p in body if p.section == body[-1].section][-2:][::-1] if body else [],
+        "author": [p for p in handle.passages.values() if p.kind == "article" and p.section == "About the author"],
     }
 
 
@@ -292,6 +315,7 @@ def question_type(q: str) -> QuestionType:
                 r"demonstrate)s? (?:us )?about\b|\bwhat (?:keeps|explains|follows|accounts for|prompted|drives|"
                 r"motivates|makes)\b|\b(?:what|which) (?:benefits|advantages|good)\b|\bhow come\b|"
                 r"\bin what ways?\b|\bhow (?:is|are|was|were) .{3,60}\bboth\b|"
+                r"\bpros and cons\b|\btrade-?offs?\b|" + _BALANCE_WORDS + "|"  # a balance: both sides argued
                 # "what does Russia still gain from it", "what do members get out of it": the benefits, argued
                 r"\bwhat (?:does|do|did|would|could|can) (?:[\w'’\-]+ ){1,6}(?:gain|gains|get out of|benefit|profit)\b",
                 ql,
@@ -302,6 +326,9 @@ def question_type(q: str) -> QuestionType:
                 r"(?:^|[,;:] |\band )where (?:is|was|are|were|did|does|do)\b"
                 r"(?!.*\b(?:come|comes|came|stem|stems) from\b)"  # "where does it come from": its origin
                 r"(?!.*\b(?:stand|stands|stood|going|heading|headed|leave|leaves)\b)"  # "where does X stand on": a view
+                # "where do analysts suggest looking", "where should they turn": a direction of thought, not a place
+                r"(?!.*\b(?:look|looks|looking|turn|turns|turning|suggest|suggests|recommend|recommends|point|"
+                r"points)\b)"
                 r"|\bin which (city|country|town|place)\b"
                 r"|^which (city|town|place)\b|\blocated\b|\bheadquartered\b"
                 r"|\b(?:in|at) (?:what|which) (?:location|place|venue|site|region|part of)\b|\bwhat location\b"
@@ -470,6 +497,12 @@ _LEANS_BACK = re.compile(
     r"Consequently|Accordingly|Nevertheless|Nonetheless|Firstly|Secondly|Concurrently|On the other hand)\b"
 )
 # a question that grants a criticism before asking what stands against it
+# a balance asked for: "the pros and cons of membership", "benefits and drawbacks", "its trade-offs"
+_BALANCE_WORDS = (
+    r"\b(?:advantages|benefits|upsides?|strengths|gains|costs|risks) and "
+    r"(?:disadvantages|drawbacks|downsides?|weaknesses|costs|risks|benefits|limits|limitations)\b"
+)
+_BALANCE = re.compile(r"\bpros and cons\b|\btrade-?offs?\b|" + _BALANCE_WORDS, re.I)
 _CONCESSIVE = re.compile(
     r"^(?:critics|sceptics|skeptics|detractors|some (?:\w+ )?(?:say|argue|claim|call|think|dismiss))\b[^?]*[.;,:]\s*"
     r"(?:what|why|how|is|are|does|do)\b|^(?:even )?if\b[^?]*\b(?:never|rarely|seldom|hardly|barely)\b|"
@@ -500,6 +533,17 @@ _ABOUT_THE_PAPER = re.compile(
     re.I,
 )
 _CONSEQUENCE = re.compile(r"(?:Therefore|Thus|As a result|Consequently|Hence)\b")
+
+# where in the paper the asker saw it, and what the paper "gives": about the asking, not the act asked about
+# ("... when talking about member states' fears - what year does it give?")
+_LOCATING = re.compile(
+    r"\b(?:when|while|where|in) (?:it |the (?:paper|article|author|text) |she |he |they )?"
+    r"(?:talk(?:s|ing)?|discuss(?:es|ing)?|writ(?:es|ing)|speak(?:s|ing)?|deal(?:s|ing)? with)\b(?: about| of| on)?"
+    r"[^,;:?—–]*?(?=\s+[-—–]|[,;:?—–]|$)|"
+    r"\b(?:does|did|do) (?:it|the (?:paper|article|author|text)|she|he|they) "
+    r"(?:give|say|cite|quote|report|put|offer|provide|mention)\b",
+    re.I,
+)
 
 _SLOT_WORDS = frozenset(
     [
@@ -1052,6 +1096,7 @@ class Composer:
         naming = _NAME_ASKED.search(question.lower()) is not None
         person = _PERSON_ASKED.search(question) is not None
         named_part = self.named_part(question)
+        verdict = bool(named_part) and _VERDICT_ASKED.search(question) is not None
         out = []
         for c in cands:
             sem = _fit(qvec, c)
@@ -1092,6 +1137,8 @@ class Composer:
                 bonus += 0.6  # "what is the CSTO called in Russian": the sentence giving that name leads
             if c.passage.id in named_part:
                 bonus += _PART_NAMED  # "in the closing section, ...": that part of the article answers
+                if verdict and _CONCLUDES.match(text):
+                    bonus += 0.1  # "the author's overall verdict": "In conclusion, ..."
             if naming and _NAMING.search(text):
                 bonus += 0.12  # "what are the drills called": the sentence that names them
             if qnums and qnums <= numbers_in(text):
@@ -1227,6 +1274,7 @@ class Composer:
             return True
         entity_words = {w for e in entities for w in content_words(e)} | set(content_words(_counted_noun(question)))
         phrased = re.sub(r"\b(?:end|ends|ended|wind|winds|wound) up\b", " ", question)  # "end up doing": light
+        phrased = _LOCATING.sub(" ", phrased)
         for pattern, verb in _PHRASAL:  # "sign up" is "join", "at no cost" is "free"
             phrased = pattern.sub(verb, phrased)
         asked = [
@@ -1355,6 +1403,8 @@ class Composer:
         limit = self.max_sentences + (1 if wide else 0)
         chosen = [scored[0]]
         floor = scored[0].score - (0.18 if wide else 0.12)
+        if wide and len(scored) > 1 and scored[0].overlap >= 0.75:  # it echoes the question ("Armenia is faced with
+            floor = min(floor, scored[1].score - 0.18)  # its own pros and cons"): the argument is in the others
         for s in scored[1:]:
             if len(chosen) >= limit or s.score < floor:
                 break
@@ -1387,6 +1437,11 @@ class Composer:
                 )
                 if extra is not None:
                     chosen.append(extra)
+        if _BALANCE.search(question):  # both sides: the turn the best sentence's paragraph takes ("Nevertheless, ...")
+            same, i = _paragraph_of(scored[0], scored)
+            pivot = next((t for t in same[i + 1 :] if _CONTRAST.match(t.cand.text)), None)
+            if pivot is not None and pivot not in chosen:
+                chosen = [*chosen[: limit - 1], pivot]
         answered = slot is not None and slot(scored[0].cand.text)  # a date or number question already answered
         for neighbour in [] if answered else self._continuation(scored[0], scored, reason=qt.reason):
             if not self._redundant(neighbour, chosen):
