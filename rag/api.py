@@ -13,11 +13,11 @@ from index.errors import InvalidQuestionError
 from index.settings import Settings, load_settings
 from index.store import IndexHandle, open_index
 from index.types import Passage
-from rag.compose import DEPTH, WIDE_DEPTH, Composer, content_words, question_type, render
+from rag.compose import DEPTH, WIDE_DEPTH, Composer, american, content_words, question_type, render
 from rag.retrieve import part_second
 from rag.types import Answer, CitingPassage, ScoredPassage, SourceView
 
-REFUSAL = "The indexed sources don't say {topic}. The closest passages are listed below."
+REFUSAL = "The indexed sources don't say (asked: {topic}). The closest passages are listed below."
 _ANAPHORA = re.compile(
     r"\b(it|its|they|them|their|he|she|his|her|these|those|the same|the operation|the organi[sz]ation|"
     r"the alliance|the exercise|the drill)\b|^(and|but|what about|how about|also)\b|"
@@ -75,6 +75,7 @@ def core_question(question: str) -> str:
     core = _WRAPPER.sub("", core or question, count=1).strip()
     for short, word in _SHORTHAND:  # "the CSTO's HQ": general shorthand, spelled out as the article writes it
         core = short.sub(word, core)
+    core = american(core)  # "defence", "organisation": the article's American spelling
     return core[:1].upper() + core[1:] if core else question
 
 
@@ -92,6 +93,13 @@ _SHORTHAND = [
     (re.compile(r"\b(?:keep|keeps|kept|keeping) (.{1,40}?) at arm(?:'|’)?s(?:'|’)? length\b", re.I), r"avoid \1"),
     (re.compile(r"\b(?:steer|steers|steered|steering) clear of\b", re.I), "avoid"),
     (re.compile(r"\bnothing (?:more|other) than\b|\bnothing but\b", re.I), "only"),
+    # "where's X based", "which city is X based in": where its headquarters are
+    (
+        re.compile(r"\b((?:where|which city|what city|which town|what town)\b[^?]{0,60}?)\bbased\b", re.I),
+        r"\1headquarters based",
+    ),
+    (re.compile(r"\bkey-?words\b", re.I), "key words"),  # as the article prints them
+    (re.compile(r"\bemail\b", re.I), "e-mail"),
 ]
 
 
@@ -345,6 +353,6 @@ class Assistant:
 
 
 def _topic(question: str) -> str:
-    q = question.rstrip("?. ")
-    q = re.sub(r"^(what|who|when|where|why|how|which|did|does|do|is|are|was|were|has|have|can)\b\s*", "", q, flags=re.I)
+    """The question as asked, quoted whole ("How old is ...": a question word cut off reads as nonsense)."""
+    q = question.strip().rstrip(".")
     return f"“{q}”" if q else "that"

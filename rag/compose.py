@@ -133,10 +133,40 @@ _NUMBER = re.compile(r"\d")
 _STEMMER = Stemmer.Stemmer("english")
 
 
+# British spellings a user types, as the article (American) prints them: "defence policy", "organisation"
+_BRITISH = [
+    (re.compile(r"\b(defen|offen|licen|preten)ce(s?)\b", re.I), r"\1se\2"),
+    (re.compile(r"\b(\w{3,})isation(s?)\b", re.I), r"\1ization\2"),
+    (
+        re.compile(
+            r"\b(recogn|organ|priorit|militar|securit|character|critic|emphas|modern|real|mobil|stabil|legitim|"
+            r"summar|util|minim|maxim|normal|central|institutional|capital|special|standard|jeopard|author|"
+            r"subsid|apolog|final|formal|internation|regional|harmon|synchron|optim|scrutin)is(e|ed|es|ing)\b",
+            re.I,
+        ),
+        r"\1iz\2",
+    ),
+    (re.compile(r"\b(anal|paral)ys(e|ed|es|ing)\b", re.I), r"\1yz\2"),
+    (
+        re.compile(r"\b(behavi|favo|neighbo|labo|colo|hono|harbo|endeavo|rumo|vigo|armo)ur(\w*)\b", re.I),
+        r"\1r\2",
+    ),
+    (re.compile(r"\b(cent|met|theat|fib)re(s?)\b", re.I), r"\1er\2"),
+    (re.compile(r"\bprogramme(s?)\b", re.I), r"program\1"),
+]
+
+
+def american(text: str) -> str:
+    """The text with British spellings made American, as the article writes them ("defence" -> "defense")."""
+    for pattern, repl in _BRITISH:
+        text = pattern.sub(repl, text)
+    return text
+
+
 def content_words(text: str) -> list[str]:
-    """Stemmed, lower-cased words of a text without stop words (Snowball, as BM25 uses)."""
+    """Stemmed, lower-cased words of a text without stop words (Snowball, as BM25 uses), spelled as in American."""
     words = []
-    for w in _WORD.findall(text.lower().replace("*", "")):
+    for w in _WORD.findall(american(text.lower().replace("*", ""))):
         w = w.replace("’", "'").split("'")[0]
         if w not in STOPWORDS and len(w) >= 2:
             words.append(w)
@@ -157,10 +187,20 @@ STRUCTURE_CUES = {
         r"\babstract\b|\bsummary\b|\baims? (?:of|to)\b|\b(?:opening|first) (?:section|part|paragraph|page)s?\b",
         re.I,
     ),
+    # the paper's front matter: "the paper's key words", "which journal published this article", "its ISSN"
+    "front": re.compile(
+        r"\bkey ?words\b|\bISSN\b|\b(?:which|what) (?:journal|issue|volume)\b|"
+        r"\b(?:published|appear|appeared|came out) (?:in|by|when)\b|"
+        r"\bwhen was (?:this|the) (?:paper|article) published\b",
+        re.I,
+    ),
     # the paper's own author: "who wrote this paper", "the author's background", "about the author"
     "author": re.compile(
         r"\bwho (?:wrote|authored|is behind|penned) (?:this|the) (?:paper|article|piece|text|study)\b|"
-        r"\bwho (?:is|was) (?:the|its|this) (?:paper(?:'s|’s) |article(?:'s|’s) )?author\b|\babout the author\b|"
+        r"\bwho (?:is|was) (?:the|its|this) (?:paper(?:'s|’s) |article(?:'s|’s) )?author\b(?! of\b)|"
+        r"\babout the author\b|"
+        r"\b(?:author|writer) of (?:this|the) (?:paper|article|piece)\b(?! (?:on|about|by|in)\b)|"
+        r"\b(?:this|the) (?:paper|article)(?:'s|’s) (?:author|writer)\b|"
         r"\bthe (?:paper(?:'s|’s) |article(?:'s|’s) )?author(?:'s|’s)? (?:background|job|position|role|affiliation|"
         r"credentials|qualifications?|degree|education|career|bio|biography|employer|work|contact|e-?mail)\b",
         re.I,
@@ -184,8 +224,8 @@ _VERDICT_ASKED = re.compile(
 
 
 def article_parts(handle: IndexHandle) -> dict[str, list[Passage]]:
-    """The article's opening (abstract and Introduction), its closing paragraphs (the last two, last first) and
-    the note about its author."""
+    """The article's opening (abstract and Introduction), its closing paragraphs (the last two, last first), the
+    note about its author and its front matter (title, journal, key words)."""
     body = sorted(
         (
             p
@@ -198,6 +238,7 @@ def article_parts(handle: IndexHandle) -> dict[str, list[Passage]]:
         "start": [p for p in body if p.section in ("Summary", "Introduction")],
         "end": [p for p in body if p.section == body[-1].section][-2:][::-1] if body else [],
         "author": [p for p in handle.passages.values() if p.kind == "article" and p.section == "About the author"],
+        "front": [p for p in handle.passages.values() if p.kind == "article" and p.section == "Title"],
     }
 
 
@@ -313,7 +354,9 @@ def question_type(q: str) -> QuestionType:
                 # "what does X tell us about Y", "what keeps them in", "what benefits does the author see"
                 r"\bwhat (?:does|do|did) (?:[\w'’\-]+ ){1,6}(?:show|tell|reveal|suggest|indicate|illustrate|"
                 r"demonstrate)s? (?:us )?about\b|\bwhat (?:keeps|explains|follows|accounts for|prompted|drives|"
-                r"motivates|makes)\b|\b(?:what|which) (?:benefits|advantages|good)\b|\bhow come\b|"
+                r"motivates|makes|"
+                r"pushes|is pushing|are pushing|pushed|leads|led|causes|caused|forces|forced)\b|"
+                r"\b(?:what|which) (?:benefits|advantages|good)\b|\bhow come\b|"
                 r"\bin what ways?\b|\bhow (?:is|are|was|were) .{3,60}\bboth\b|"
                 r"\bpros and cons\b|\btrade-?offs?\b|" + _BALANCE_WORDS + "|"  # a balance: both sides argued
                 # "what does Russia still gain from it", "what do members get out of it": the benefits, argued
@@ -496,13 +539,13 @@ _LEANS_BACK = re.compile(
     r"(?:This|These|That|Those|It|Its|They|Their|Such|On the contrary|However|Therefore|Thus|As a result|"
     r"Consequently|Accordingly|Nevertheless|Nonetheless|Firstly|Secondly|Concurrently|On the other hand)\b"
 )
-# a question that grants a criticism before asking what stands against it
 # a balance asked for: "the pros and cons of membership", "benefits and drawbacks", "its trade-offs"
 _BALANCE_WORDS = (
     r"\b(?:advantages|benefits|upsides?|strengths|gains|costs|risks) and "
     r"(?:disadvantages|drawbacks|downsides?|weaknesses|costs|risks|benefits|limits|limitations)\b"
 )
 _BALANCE = re.compile(r"\bpros and cons\b|\btrade-?offs?\b|" + _BALANCE_WORDS, re.I)
+# a question that grants a criticism before asking what stands against it
 _CONCESSIVE = re.compile(
     r"^(?:critics|sceptics|skeptics|detractors|some (?:\w+ )?(?:say|argue|claim|call|think|dismiss))\b[^?]*[.;,:]\s*"
     r"(?:what|why|how|is|are|does|do)\b|^(?:even )?if\b[^?]*\b(?:never|rarely|seldom|hardly|barely)\b|"
@@ -533,6 +576,8 @@ _ABOUT_THE_PAPER = re.compile(
     re.I,
 )
 _CONSEQUENCE = re.compile(r"(?:Therefore|Thus|As a result|Consequently|Hence)\b")
+# ... or says so after its subject: "Member states consequently face the need to reexamine their defense policies"
+_CONSEQUENCE_MID = re.compile(r"(?:[\w'’\-]+ ){1,3}(?:consequently|therefore|thus|accordingly|hence)\b")
 
 # where in the paper the asker saw it, and what the paper "gives": about the asking, not the act asked about
 # ("... when talking about member states' fears - what year does it give?")
@@ -1376,15 +1421,23 @@ class Composer:
     def evidence(self, scored: list[Scored], question: str = "") -> float:
         """The evidence strength behind an answer: semantic fit plus lexical coverage of the best sentence, and
         0.25 more when it is the bibliography card of a work the question names by author and year ("the Baev
-        2014 chapter": MiniLM barely relates such a question to the entry's wording)."""
+        2014 chapter": MiniLM barely relates such a question to the entry's wording), or by author alone in a
+        question about the entry when the bibliography has one work of that name ("In which journal did Allison
+        publish?")."""
         if not scored:
             return -1.0
         best = scored[0]
         strength = best.semantic + 0.35 * best.overlap
         entry = self.handle.entries.get(best.cand.passage.source_key or "")
         named = entry is not None and fold_name(entry.family.lower()) in fold_name(question.lower())
-        if best.cand.passage.kind == "source_card" and named and entry and str(entry.year) in question:
-            strength += 0.25
+        if best.cand.passage.kind == "source_card" and named and entry:
+            # by author and year, or by author alone when a bibliographic question names the only work of that name
+            only = sum(e.family == entry.family for e in self.handle.entries.values()) == 1
+            if str(entry.year) in question or (only and question_type(question).bibliographic):
+                strength += 0.25
+        if best.overlap > 0 and best.cand.passage.id in self.named_part(question):
+            strength += 0.15  # the part of the article the question names, sharing a word with it: "which
+            # university did the writer of this paper attend" and the note about the author
         return strength
 
     def select(self, scored: list[Scored], question: str = "", asked: str = "") -> list[Scored]:
@@ -1405,9 +1458,12 @@ class Composer:
         floor = scored[0].score - (0.18 if wide else 0.12)
         if wide and len(scored) > 1 and scored[0].overlap >= 0.75:  # it echoes the question ("Armenia is faced with
             floor = min(floor, scored[1].score - 0.18)  # its own pros and cons"): the argument is in the others
+        owners = self.entities(question) if qt.bibliographic else []  # "In which journal did Allison publish?"
         for s in scored[1:]:
             if len(chosen) >= limit or s.score < floor:
                 break
+            if owners and not all(self._names(n, s.cand) for n in owners):
+                continue  # another work's entry, or the article's own journal line, is not the named work's
             if not self._redundant(s, chosen, cards=not qt.bibliographic):
                 chosen.append(s)
         dated = qt.when or _YEARS_BETWEEN.search(question) is not None
@@ -1446,6 +1502,13 @@ class Composer:
         for neighbour in [] if answered else self._continuation(scored[0], scored, reason=qt.reason):
             if not self._redundant(neighbour, chosen):
                 chosen = [*chosen[: limit + 1], neighbour]
+        closest = max(chosen, key=lambda c: c.semantic)
+        if qt.reason and closest is not scored[0]:  # "what is pushing X": the sentence closest in meaning states X as
+            same, i = _paragraph_of(closest, scored)  # a consequence ("... consequently face ..."): its cause before
+            said = closest.cand.text
+            leans = _CONSEQUENCE.match(said) or _CONSEQUENCE_MID.match(said)
+            if i > 0 and leans and not self._redundant(same[i - 1], chosen):
+                chosen = [*chosen[: limit + 1], same[i - 1]]
         chosen.sort(key=_article_order)
         return chosen
 

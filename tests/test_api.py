@@ -158,3 +158,28 @@ def test_the_articles_own_questions_are_not_quoted_as_context(assistant):
     quotes = [c.quote for c in answer.citations]
     assert any("hesitant to engage with the CSTO" in q for q in quotes)
     assert not any(q.rstrip("”\"' ").endswith("?") for q in quotes)
+
+
+def test_the_papers_own_author_and_front_matter_are_found(assistant):
+    """"The writer of this paper" is the article's author (the note about her), not a cited work's; "keywords" are
+    the front matter's "key words"."""
+    answer = assistant.ask("Which university did the writer of this paper attend, and what job does she hold now?")
+    assert not answer.refused and "University of Leicester" in answer.text and "Editor-in-Chief" in answer.text
+    assert "Its key words are CSTO" in assistant.ask("give me the paper's keywords").text
+    refused = assistant.ask("How old is the author of this paper?")  # the note says nothing of it
+    assert refused.refused and "“How old is the author of this paper?”" in refused.text
+
+
+def test_a_bibliographic_question_naming_an_author_alone_is_answered_by_that_work(assistant):
+    answer = assistant.ask("In which journal did Allison publish?")
+    assert not answer.refused and "The Chinese Journal of International Politics" in answer.text
+    assert "International Journal Of Russian Studies" not in answer.text  # the article's own journal line
+
+
+def test_an_ok_follow_up_keeps_the_conversation(assistant):
+    history = [
+        {"role": "user", "content": "how did the CSTO start?"},
+        {"role": "assistant", "content": "It was set up by the Tashkent Treaty in 1992 by Armenia, Kazakhstan, ..."},
+    ]
+    answer = assistant.ask("ok and who joined afterwards, and when?", history)
+    assert not answer.refused and "Azerbaijan, Belarus and Georgia in 1994" in answer.text

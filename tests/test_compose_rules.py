@@ -698,3 +698,31 @@ def test_an_opener_word_inside_a_name_stays():
     assert core_question("Great Britain's view of the CSTO?") == "Great Britain's view of the CSTO?"
     assert core_question("Well-known CSTO drills?") == "Well-known CSTO drills?"
     assert core_question("Great, and who funds it?") == "And who funds it?"
+
+
+def test_british_spelling_is_read_as_the_article_prints_it():
+    from rag.compose import american
+
+    assert american("defence organisation in the centre; neighbours favour a programme") == (
+        "defense organization in the center; neighbors favor a program"
+    )
+    assert american("analyse, recognised, criticising") == "analyze, recognized, criticizing"
+    kept = "rise, wise, exercise, promise, otherwise, hour, tour"
+    assert american(kept) == kept
+    assert content_words("defence planning") == content_words("defense planning")
+    assert core_question("What is the CSTO's defence policy?") == "What is the CSTO's defense policy?"
+
+
+def test_the_papers_own_parts_are_named():
+    from rag.compose import _CONSEQUENCE_MID, STRUCTURE_CUES
+
+    author, front = STRUCTURE_CUES["author"], STRUCTURE_CUES["front"]
+    assert author.search("Which university did the writer of this paper attend?")
+    assert author.search("who wrote this paper and what is their current job?")
+    assert not author.search("Who is the author of the paper on Russian arms exports?")  # a cited work's
+    assert front.search(core_question("give me the paper's keywords"))
+    assert "headquarters based" in core_question("where's the csto based — which city")
+    # a consequence stated mid-sentence leans on the sentence before, as one opening with "Consequently" does
+    assert _CONSEQUENCE_MID.match("Member states consequently face the need to reexamine their defense policies.")
+    assert not _CONSEQUENCE_MID.match("Member states face the consequences.")
+    assert question_type("What is pushing member states to revisit their defense planning?").reason
