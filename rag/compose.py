@@ -977,6 +977,24 @@ _MONEY_ASKED = re.compile(
     r"|\b(?:spend|spends|spent|spending|expenditures?|costs?|price|paid|pay|pays|budget|worth|value|outlay)\b",
     re.I,
 )
+# "which member states ...", "what countries ...": the states themselves are what a list of them must name
+_STATES_LISTED = re.compile(  # (not "the fields in which CSTO members work", "what keeps states in")
+    r"(?<!\bin )(?<!\bof )(?<!\bby )(?<!\bfor )\b(?:which|what) (?:(?:csto|cst|member|other|original|founding|"
+    r"former|current|remaining|post-soviet|central|asian|european|caucasian|eurasian|smaller|larger|small|large|"
+    r"new|neighbouring|neighboring|western|eastern|\d+) ){0,3}(?:states|countries|nations|republics|signatories|"
+    r"members)\b",
+    re.I,
+)
+
+
+def _country_names() -> frozenset[str]:
+    """The world's country names in English (CLDR, through babel), with the long forms the article uses."""
+    from babel import Locale
+
+    names = {v for k, v in Locale("en").territories.items() if len(k) == 2 and k.isalpha()}
+    return frozenset(names | {"Russian Federation", "United States", "Kyrgyz Republic"})
+
+
 _LOCATIVE = frozenset(["in", "at", "near", "across", "throughout", "within", "inside", "outside", "around", "into"])
 _SHARE_ASKED = re.compile(
     r"\b(?:share|percent|percentage|proportion|fraction|portion|part|slice|chunk|piece|cut)\b|\bhow much of\b", re.I
@@ -1068,6 +1086,7 @@ class Composer:
         mid = [m.group(0) for m in runs if " " not in m.group(0)]
         self.proper = {w for w in mid if w.lower() not in lower and len(w) >= 3 and w.lower() not in self.ubiquitous}
         self.proper_by_lower = {w.lower(): w for w in self.proper}
+        self.countries = _country_names()
         about = next((p.text for p in handle.passages.values() if p.section == "About the author"), "")
         byline = re.match(r"About the author: (.+?) —", about)
         # "according to Lacroix": the article's own author is not a name its sentences must contain
@@ -1247,6 +1266,9 @@ class Composer:
             and not any(self._about(question, c) and self._names_a_place(question, c.cand) for c in chosen)
         ):
             return "no passage names the place"
+        states = qt.listing and _STATES_LISTED.search(question) is not None
+        if states and not any(self._names_a_state(question, c.cand) for c in chosen):
+            return "no passage names the states"  # "which member states opposed X": none is named opposing it
         owned = _POSSESSIVE.search(question)  # "Who are Oliker's co-authors?": the role is what is owned
         role = re.search(
             r"^(?:who (?:is|was|were|are) (?:the |a |an )?(?:current )?|(?:which|what) (?:\w+ )?)([a-z\-]+)",
@@ -1281,6 +1303,13 @@ class Composer:
             return True
         return any(_named_in(n, clause.lower(), clause) for n in names)
 
+    def _names_a_state(self, question: str, c: Candidate) -> bool:
+        """True when the sentence names a country the question does not."""
+        return any(
+            name in c.text and name not in question and re.search(rf"\b{re.escape(name)}\b", c.text) is not None
+            for name in self.countries
+        )
+
     def _names_a_place(self, question: str, c: Candidate) -> bool:
         """True when the sentence holds a proper name other than those of the question (a city, a country) where
         a place stands: after a locative word ("based in Moscow", "drills in Tajikistan") or as the sentence's
@@ -1292,8 +1321,11 @@ class Composer:
                 return True  # the subject: "Moscow hosts ...", "Central Asia emerged as ..."
             if i == 0 or not w[:1].isupper() or w in _NOT_ENTITY or w.lower() in asked | self.ubiquitous:
                 continue
-            before = words[max(0, i - 2) : i]
-            if any(b.lower() in _LOCATIVE for b in before) or (i == 1 and words[0] in self.proper):
+            prev = words[i - 1].lower()  # "based in Moscow", "in the Caucasus", "in Central Asia"; not "in 2012, X"
+            located = prev in _LOCATIVE or (
+                i >= 2 and words[i - 2].lower() in _LOCATIVE and (prev == "the" or words[i - 1][:1].isupper())
+            )
+            if located or (i == 1 and words[0] in self.proper):
                 return True
         return False
 

@@ -183,3 +183,14 @@ def test_an_ok_follow_up_keeps_the_conversation(assistant):
     ]
     answer = assistant.ask("ok and who joined afterwards, and when?", history)
     assert not answer.refused and "Azerbaijan, Belarus and Georgia in 1994" in answer.text
+
+
+def test_a_list_of_states_or_a_place_needs_one_named_there(assistant):
+    """Near-topic unanswerables: the Syria sentence names no member opposing; "in 2012, Kazakhstan, ..." names
+    the countries that held the drill, not where it was held. A list of states that is in the article passes."""
+    opposed = assistant.ask("Which member states opposed sending CSTO peacekeepers to Syria?")
+    assert opposed.refused and opposed.checks_failed == "no passage names the states"
+    held = assistant.ask("In which country were the Chistoye Nebo air defence exercises held?")
+    assert held.refused and held.checks_failed == "no passage names the place"
+    joined = assistant.ask("Which states joined in 1994?")
+    assert not joined.refused and "Azerbaijan, Belarus and Georgia in 1994" in joined.text

@@ -726,3 +726,13 @@ def test_the_papers_own_parts_are_named():
     assert _CONSEQUENCE_MID.match("Member states consequently face the need to reexamine their defense policies.")
     assert not _CONSEQUENCE_MID.match("Member states face the consequences.")
     assert question_type("What is pushing member states to revisit their defense planning?").reason
+
+
+def test_a_question_listing_states_is_told_from_one_that_mentions_them():
+    from rag.compose import _STATES_LISTED
+
+    assert _STATES_LISTED.search("Which member states opposed sending peacekeepers?")
+    assert _STATES_LISTED.search("what Central Asian countries took part?")
+    assert not _STATES_LISTED.search("Which source says members must give Moscow loyalty?")
+    assert not _STATES_LISTED.search("Given all the criticism, what actually keeps states in the CSTO?")
+    assert not _STATES_LISTED.search("How does the author group the fields in which CSTO members work together?")
