@@ -26,6 +26,8 @@ _ANAPHORA = re.compile(
     re.I,
 )
 
+_POINTS_BACK = re.compile(r"\b(?:it|its|they|them|their|he|she|his|her|these|those|that|this|the same)\b", re.I)
+
 History = Sequence[dict[str, str]] | Sequence[tuple[str, str]] | None
 
 
@@ -93,9 +95,11 @@ _SHORTHAND = [
     (re.compile(r"\b(?:keep|keeps|kept|keeping) (.{1,40}?) at arm(?:'|’)?s(?:'|’)? length\b", re.I), r"avoid \1"),
     (re.compile(r"\b(?:steer|steers|steered|steering) clear of\b", re.I), "avoid"),
     (re.compile(r"\bnothing (?:more|other) than\b|\bnothing but\b", re.I), "only"),
-    # "where's X based", "which city is X based in": where its headquarters are
+    # "where's X based", "which city is X headquartered in": where its headquarters are based
     (
-        re.compile(r"\b((?:where|which city|what city|which town|what town)\b[^?]{0,60}?)\bbased\b", re.I),
+        re.compile(
+            r"\b((?:where|which city|what city|which town|what town)\b[^?]{0,60}?)\b(?:based|headquartered)\b", re.I
+        ),
         r"\1headquarters based",
     ),
     (re.compile(r"\bkey-?words\b", re.I), "key words"),  # as the article prints them
@@ -254,7 +258,11 @@ class Assistant:
         final = final_question(q)
         # a follow-up, or a premise then a question ("Critics say X. What's the case for them?"): its own words count
         focus = self.retriever.embed_query(q if query != q else final) if query != q or final != q else None
-        topic = self._topic_names(history) if query != q else None
+        # a follow-up naming a new thing without a pronoun for the old one ("And the Air Bridge one?") is about it;
+        # one that points back ("do they ever clash with Moscow?") is about what the conversation was about
+        named_here = [e for e in self.composer.entities(q) if e.lower() not in self.composer.ubiquitous]
+        new = named_here if not _POINTS_BACK.search(q) else []
+        topic = (new or self._topic_names(history)) if query != q else None
         qt = question_type(final)  # an explanation or a list may stand further down: two passages more are read
         depth = WIDE_DEPTH if (qt.reason or qt.listing) and query == q else DEPTH  # (a follow-up's stay on topic)
         cands = self.composer.candidates(retrieved, depth)  # read once: a compound question's second part reuses them

@@ -200,7 +200,8 @@ STRUCTURE_CUES = {
         r"\bwho (?:is|was) (?:the|its|this) (?:paper(?:'s|’s) |article(?:'s|’s) )?author\b(?! of\b)|"
         r"\babout the author\b|"
         r"\b(?:author|writer) of (?:this|the) (?:paper|article|piece)\b(?! (?:on|about|by|in)\b)|"
-        r"\b(?:this|the) (?:paper|article)(?:'s|’s) (?:author|writer)\b|"
+        r"\b(?:this|the) (?:paper|article)(?:'s|’s) (?:author|writer)\b|\bwhat does the (?:author|writer) do\b|"
+        r"\bthe (?:author|writer)(?:'s|’s)? (?:affiliation|institution|university)\b|"
         r"\bthe (?:paper(?:'s|’s) |article(?:'s|’s) )?author(?:'s|’s)? (?:background|job|position|role|affiliation|"
         r"credentials|qualifications?|degree|education|career|bio|biography|employer|work|contact|e-?mail)\b",
         re.I,
@@ -237,7 +238,9 @@ def article_parts(handle: IndexHandle) -> dict[str, list[Passage]]:
     return {
         "start": [p for p in body if p.section in ("Summary", "Introduction")],
         "end": [p for p in body if p.section == body[-1].section][-2:][::-1] if body else [],
-        "author": [p for p in handle.passages.values() if p.kind == "article" and p.section == "About the author"],
+        "author": [  # the note about her, and the byline ("The article ... is by ...")
+            p for p in handle.passages.values() if p.kind == "article" and p.section in ("About the author", "Title")
+        ],
         "front": [p for p in handle.passages.values() if p.kind == "article" and p.section == "Title"],
     }
 
@@ -575,6 +578,14 @@ _ABOUT_THE_PAPER = re.compile(
     r"key ?words|sets? out|organi[sz]ed|structured)\b",
     re.I,
 )
+# the article named as the source of a claim, not asked about: "according to the article", "as the paper presents them"
+_PER_THE_PAPER = re.compile(
+    r"\b(?:according to|per|in the view of|as (?:stated|described|argued|presented|set out) (?:in|by)) "
+    r"(?:the|this) (?:article|paper|author|text|piece)\b|"
+    r"\b(?:does|did) (?:the|this) (?:article|paper|author|text) (?:say|argue|claim|state|suggest|think|see)\b|"
+    r"\bas (?:the|this) (?:paper|article|author) (?:presents?|describes?|puts?|sees?|frames?) (?:them|it|this|that)\b",
+    re.I,
+)
 _CONSEQUENCE = re.compile(r"(?:Therefore|Thus|As a result|Consequently|Hence)\b")
 # ... or says so after its subject: "Member states consequently face the need to reexamine their defense policies"
 _CONSEQUENCE_MID = re.compile(r"(?:[\w'’\-]+ ){1,3}(?:consequently|therefore|thus|accordingly|hence)\b")
@@ -654,6 +665,7 @@ _SLOT_WORDS = frozenset(
         "sort",
         "type",
         "thing",
+        "one",  # "the Air Bridge one": a pro-form for the thing named
         "big",
         "slice",
         "bit",
@@ -987,6 +999,24 @@ _STATES_LISTED = re.compile(  # (not "the fields in which CSTO members work", "w
 )
 
 
+def _role_asked(question: str, names: set[str]) -> str:
+    """The role a who-question asks about, after the names that own it: "who is the CSTO secretary general" ->
+    "secretary", "what Kazakh official" -> "official" ('' when there is none)."""
+    m = re.search(
+        r"^(?:who (?:is|was|were|are) (?:the |a |an )?(?:current )?|(?:which|what) (?:\w+ )?)(.*)", question.lower()
+    )
+    for w in re.findall(r"[a-z][\w\-’']*", m.group(1) if m else ""):
+        if re.sub(r"['’]s$", "", w) not in names:
+            return re.sub(r"['’]s$", "", w)
+    return ""
+
+
+def _asked_words(question: str) -> list[str]:
+    """The content words of a question about the article, without its words for the article itself ("this
+    paper", "the article's")."""
+    return content_words(re.sub(r"\b(?:this|the) (?:paper|article)(?:'s|’s)?", " ", question, flags=re.I))
+
+
 def _country_names() -> frozenset[str]:
     """The world's country names in English (CLDR, through babel), with the long forms the article uses."""
     from babel import Locale
@@ -1151,7 +1181,10 @@ class Composer:
         """Score every candidate for this question (`focus`: the follow-up's or the premise question's own vector,
         averaged in; `topic`: the names a follow-up's conversation is about)."""
         qt = question_type(question)
-        qwords = set(content_words(question)) - set(content_words(self.author))  # "Who does Lacroix rely on"
+        named_part = self.named_part(question)
+        # "the author of this paper": the document itself, not the word ("a paper tiger")
+        qwords = set(_asked_words(question) if named_part else content_words(question))
+        qwords -= set(content_words(self.author))  # "Who does Lacroix rely on"
         names = self.entities(question)
         qnums = numbers_in(question)
         counted = re.search(rf"\b(?:the|its|their) ({_NUMBER_WORDS})\b", question.lower())
@@ -1159,7 +1192,7 @@ class Composer:
         native = alias_asked(question, self.aliases)
         naming = _NAME_ASKED.search(question.lower()) is not None
         person = _PERSON_ASKED.search(question) is not None
-        named_part = self.named_part(question)
+        about_paper = _ABOUT_THE_PAPER.search(_PER_THE_PAPER.sub(" ", question)) is not None
         verdict = bool(named_part) and _VERDICT_ASKED.search(question) is not None
         out = []
         for c in cands:
@@ -1209,8 +1242,8 @@ class Composer:
                 bonus += 0.06  # "the 2016 news item": the sentence that states the question's own figure
             if _asks(text) and not _QUESTIONS_ASKED.search(question):
                 bonus -= 0.2  # the article's own rhetorical questions never answer one
-            if c.passage.kind == "article" and _SIGNPOST.search(text) and not _ABOUT_THE_PAPER.search(question):
-                bonus -= 0.15  # "Following this, operations ... will be identified": the paper's plan, not its findings
+            if c.passage.kind == "article" and _SIGNPOST.search(text) and not about_paper:
+                bonus -= 0.3  # "Following this, operations ... will be identified": the paper's plan, not its findings
             score = rank_sem + 0.35 * overlap + 0.06 / (1 + c.rank) + bonus
             out.append(Scored(c, score, sem, overlap))
         out.sort(key=lambda s: -s.score)
@@ -1270,20 +1303,9 @@ class Composer:
         if states and not any(self._names_a_state(question, c.cand) for c in chosen):
             return "no passage names the states"  # "which member states opposed X": none is named opposing it
         owned = _POSSESSIVE.search(question)  # "Who are Oliker's co-authors?": the role is what is owned
-        role = re.search(
-            r"^(?:who (?:is|was|were|are) (?:the |a |an )?(?:current )?|(?:which|what) (?:\w+ )?)([a-z\-]+)",
-            question.lower(),
-        )
+        role = _role_asked(question, {w.lower() for e in self.entities(question) for w in e.split()} | self.ubiquitous)
         named_role = re.search(_NAME_OF_ROLE, question.lower())  # "the name of the Kazakh president"
-        role_word = (
-            owned.group(2)
-            if owned and qt.who_is
-            else named_role.group(1)
-            if named_role
-            else role.group(1)
-            if role
-            else ""
-        )
+        role_word = owned.group(2) if owned and qt.who_is else named_role.group(1) if named_role else role
         if qt.who_is and not any(
             (qt.bibliographic or self._about(question, c)) and (not role_word or role_word[:5] in c.cand.text.lower())
             for c in chosen
@@ -1467,9 +1489,9 @@ class Composer:
             only = sum(e.family == entry.family for e in self.handle.entries.values()) == 1
             if str(entry.year) in question or (only and question_type(question).bibliographic):
                 strength += 0.25
-        if best.overlap > 0 and best.cand.passage.id in self.named_part(question):
-            strength += 0.15  # the part of the article the question names, sharing a word with it: "which
-            # university did the writer of this paper attend" and the note about the author
+        if best.cand.passage.id in self.named_part(question) and (best.overlap > 0 or not _asked_words(question)):
+            strength += 0.15  # the part of the article the question names, sharing a word with it ("which
+            # university did the writer of this paper attend"), or asked for itself ("who is the author of this paper")
         return strength
 
     def select(self, scored: list[Scored], question: str = "", asked: str = "") -> list[Scored]:

@@ -194,3 +194,19 @@ def test_a_list_of_states_or_a_place_needs_one_named_there(assistant):
     assert held.refused and held.checks_failed == "no passage names the place"
     joined = assistant.ask("Which states joined in 1994?")
     assert not joined.refused and "Azerbaijan, Belarus and Georgia in 1994" in joined.text
+
+
+def test_who_wrote_the_paper_is_its_byline_and_a_role_nobody_holds_is_refused(assistant):
+    answer = assistant.ask("Who is the author of this paper?")  # not "a paper tiger" (Khalatyan)
+    assert not answer.refused and answer.text.startswith("The article “The Collective Security Treaty Organization")
+    secretary = assistant.ask("who is the CSTO secretary general?")  # the article names none
+    assert secretary.refused and secretary.checks_failed == "no passage says who"
+
+
+def test_a_follow_up_naming_its_own_thing_is_about_that_thing(assistant):
+    history = [
+        {"role": "user", "content": "Which countries were in the Combat Brotherhood exercise?"},
+        {"role": "assistant", "content": "Boyevoye Bratstvo (Combat Brotherhood) united Kazakhstan, Kyrgyzstan, ..."},
+    ]
+    answer = assistant.ask("ok and the Air Bridge one? who took part and when?", history)
+    assert not answer.refused and "Armenia, Belarus, Kazakhstan and Russia" in answer.text and "2018" in answer.text

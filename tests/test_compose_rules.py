@@ -736,3 +736,20 @@ def test_a_question_listing_states_is_told_from_one_that_mentions_them():
     assert not _STATES_LISTED.search("Which source says members must give Moscow loyalty?")
     assert not _STATES_LISTED.search("Given all the criticism, what actually keeps states in the CSTO?")
     assert not _STATES_LISTED.search("How does the author group the fields in which CSTO members work together?")
+
+
+def test_the_role_asked_comes_after_the_names_that_own_it():
+    from rag.compose import _role_asked
+
+    assert _role_asked("who is the CSTO secretary general?", {"csto"}) == "secretary"
+    assert _role_asked("Who is the CRRF's commander?", {"crrf"}) == "commander"
+    assert _role_asked("Which Kazakh official held talks?", {"kazakh"}) == "official"
+
+
+def test_the_article_named_as_a_source_is_not_a_question_about_the_paper():
+    from rag.compose import _ABOUT_THE_PAPER, _PER_THE_PAPER
+
+    q = "How do the core values of NATO and the CSTO differ, according to the article?"
+    assert _ABOUT_THE_PAPER.search(q) and not _ABOUT_THE_PAPER.search(_PER_THE_PAPER.sub(" ", q))
+    assert _PER_THE_PAPER.search("weigh up the pros and cons as the paper presents them")
+    assert _ABOUT_THE_PAPER.search(_PER_THE_PAPER.sub(" ", "How is the paper structured?"))
