@@ -56,7 +56,8 @@ _WRAPPER = re.compile(
     r"do you know|please(?: tell me)?|tell me|"
     # the user's own errand: "I'm writing an essay on the CSTO —", "For my thesis on Eurasian security:"
     r"(?:i(?:'m|’m| am) (?:writing|doing|preparing|working on|researching)|for) (?:an? |my |our )?"
-    r"(?:essay|paper|thesis|dissertation|report|class|course|seminar|presentation|assignment|project|research)"
+    r"(?:essay|paper|thesis|dissertation|report|class|course|seminar|presentation|assignment|project|research|"
+    r"(?:policy )?brief|briefing|article|story|piece|blog post|lecture|exam|podcast)"
     r"(?: (?:on|about) [^,:;—–?]{1,60})?\s*[,:;—–-]+)\s*",
     re.I,
 )
@@ -271,7 +272,10 @@ class Assistant:
         shown = retrieved[: top_k or self.settings.top_k]
         timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000}
         chosen = self.composer.select(scored, question=final, asked=q)  # what is asked, not the premise before it
-        unmet = self.composer.unmet(final, chosen)
+        # a question about a cited work's entry stays one when its last sentence is short ("Nikitin 2014 in the
+        # references — was that a journal article? Where was it presented?")
+        entry_asked = question_type(q).bibliographic and not question_type(final).bibliographic
+        unmet = self.composer.unmet(q if entry_asked else final, chosen)
         if strength < self.settings.refusal_threshold or unmet:
             timings["compose"] = (time.perf_counter() - t2) * 1000
             timings["total"] = (time.perf_counter() - t0) * 1000

@@ -361,7 +361,8 @@ def question_type(q: str) -> QuestionType:
                 r"pushes|is pushing|are pushing|pushed|leads|led|causes|caused|forces|forced)\b|"
                 r"\b(?:what|which) (?:benefits|advantages|good)\b|\bhow come\b|"
                 r"\bin what ways?\b|\bhow (?:is|are|was|were) .{3,60}\bboth\b|"
-                r"\bpros and cons\b|\btrade-?offs?\b|" + _BALANCE_WORDS + "|"  # a balance: both sides argued
+                r"\bpros and cons\b|\btrade-?offs?\b|\b(?:on|from) (?:each|both|either) sides?\b|"
+                r"\bfor and against\b|" + _BALANCE_WORDS + "|"  # a balance: both sides argued
                 # "what does Russia still gain from it", "what do members get out of it": the benefits, argued
                 r"\bwhat (?:does|do|did|would|could|can) (?:[\w'’\-]+ ){1,6}(?:gain|gains|get out of|benefit|profit)\b",
                 ql,
@@ -547,12 +548,18 @@ _BALANCE_WORDS = (
     r"\b(?:advantages|benefits|upsides?|strengths|gains|costs|risks) and "
     r"(?:disadvantages|drawbacks|downsides?|weaknesses|costs|risks|benefits|limits|limitations)\b"
 )
-_BALANCE = re.compile(r"\bpros and cons\b|\btrade-?offs?\b|" + _BALANCE_WORDS, re.I)
+_BALANCE = re.compile(
+    r"\bpros and cons\b|\btrade-?offs?\b|\b(?:on|from) (?:each|both|either) sides?\b|\bfor and against\b|"
+    + _BALANCE_WORDS,
+    re.I,
+)
 # a question that grants a criticism before asking what stands against it
 _CONCESSIVE = re.compile(
     r"^(?:critics|sceptics|skeptics|detractors|some (?:\w+ )?(?:say|argue|claim|call|think|dismiss))\b[^?]*[.;,:]\s*"
     r"(?:what|why|how|is|are|does|do)\b|^(?:even )?if\b[^?]*\b(?:never|rarely|seldom|hardly|barely)\b|"
-    r"\bgiven (?:all )?(?:the|this|that|such) critici|\b(?:anyway|nonetheless|regardless|all the same)\?*$",
+    r"\bgiven (?:all )?(?:the|this|that|such) critici|\b(?:anyway|nonetheless|regardless|all the same)\?*$|"
+    r"^(?:even )?if\b[^?]*\bas (?:\w+ )?(?:as )?(?:critics|sceptics|skeptics|detractors|some) (?:say|claim|argue|"
+    r"allege|contend|suggest)\b",  # "If the CSTO is as dysfunctional as critics claim, why ..."
     re.I,
 )
 # a sentence that turns against what came before
@@ -1547,9 +1554,13 @@ class Composer:
                 )
                 if extra is not None:
                     chosen.append(extra)
-        if _BALANCE.search(question):  # both sides: the turn the best sentence's paragraph takes ("Nevertheless, ...")
-            same, i = _paragraph_of(scored[0], scored)
-            pivot = next((t for t in same[i + 1 :] if _CONTRAST.match(t.cand.text)), None)
+        if _BALANCE.search(question):  # both sides: the turn a quoted sentence's paragraph takes ("Nevertheless, ...")
+            pivot = None
+            for s in chosen:  # the best sentence's paragraph first
+                same, i = _paragraph_of(s, scored)
+                pivot = next((t for t in same[i + 1 :] if _CONTRAST.match(t.cand.text)), None)
+                if pivot is not None:
+                    break
             if pivot is not None and pivot not in chosen:
                 chosen = [*chosen[: limit - 1], pivot]
         answered = slot is not None and slot(scored[0].cand.text)  # a date or number question already answered

@@ -210,3 +210,8 @@ def test_a_follow_up_naming_its_own_thing_is_about_that_thing(assistant):
     ]
     answer = assistant.ask("ok and the Air Bridge one? who took part and when?", history)
     assert not answer.refused and "Armenia, Belarus, Kazakhstan and Russia" in answer.text and "2018" in answer.text
+
+
+def test_a_question_about_an_entry_stays_one_past_its_first_sentence(assistant):
+    answer = assistant.ask("Nikitin 2014 in the references — was that a journal article? Where was it presented?")
+    assert not answer.refused and "Montreal" in answer.text  # "Where was it presented?" alone asks no entry

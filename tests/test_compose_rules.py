@@ -753,3 +753,13 @@ def test_the_article_named_as_a_source_is_not_a_question_about_the_paper():
     assert _ABOUT_THE_PAPER.search(q) and not _ABOUT_THE_PAPER.search(_PER_THE_PAPER.sub(" ", q))
     assert _PER_THE_PAPER.search("weigh up the pros and cons as the paper presents them")
     assert _ABOUT_THE_PAPER.search(_PER_THE_PAPER.sub(" ", "How is the paper structured?"))
+
+
+def test_more_errands_balances_and_concessions_are_read_as_asked():
+    from rag.compose import _BALANCE, _CONCESSIVE
+
+    assert core_question("For a policy brief on the South Caucasus: what are the upsides?") == "What are the upsides?"
+    assert _BALANCE.search("Are the drills just for show? What are the arguments on each side?")
+    assert _BALANCE.search("the case for and against membership")
+    assert _CONCESSIVE.search("If the CSTO is as dysfunctional as critics claim, why do its members stick with it?")
+    assert not _CONCESSIVE.search("If Armenia left, who would defend it?")
