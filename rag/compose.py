@@ -8,6 +8,7 @@ source, a list). The best few non-redundant sentences are kept, ordered as they 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -165,12 +166,22 @@ def american(text: str) -> str:
 
 def content_words(text: str) -> list[str]:
     """Stemmed, lower-cased words of a text without stop words (Snowball, as BM25 uses), spelled as in American."""
+    return list(_content_words(text))
+
+
+@functools.lru_cache(maxsize=16384)  # the corpus's sentences are read for every question
+def _content_words(text: str) -> tuple[str, ...]:
     words = []
-    for w in _WORD.findall(american(text.lower().replace("*", ""))):
-        w = w.replace("’", "'").split("'")[0]
+    for w in _WORD.findall(text.lower().replace("*", "")):
+        w = _american_word(w.replace("’", "'").split("'")[0])
         if w not in STOPWORDS and len(w) >= 2:
             words.append(w)
-    return _STEMMER.stemWords(words)
+    return tuple(_STEMMER.stemWords(words))
+
+
+@functools.lru_cache(maxsize=16384)
+def _american_word(word: str) -> str:
+    return american(word)
 
 
 # a question that names a part of the article ("the conclusion", "the introduction sets out", "overall verdict")
@@ -836,6 +847,7 @@ def _says(word: str, said: str, prefixes: set[str]) -> bool:
     return stem in said or any(other in prefixes for other in _EVENT_OF.get(stem, ()))
 
 
+@functools.lru_cache(maxsize=16384)  # sentences and their windows recur across questions
 def fold_name(text: str) -> str:
     """Text without accents or ligatures ("Wæver" -> "Waever"), for matching names; lengths are not kept."""
     text = text.replace("æ", "ae").replace("Æ", "Ae").replace("ø", "o").replace("œ", "oe")
