@@ -281,7 +281,7 @@ class Assistant:
             timings["total"] = (time.perf_counter() - t0) * 1000
             return Answer(
                 question=asked,
-                text=REFUSAL.format(topic=_topic(q)),
+                text=REFUSAL.format(topic=_topic(asked)),  # the user's own words
                 refused=True,
                 closest=shown,
                 retrieved=retrieved,
