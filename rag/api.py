@@ -26,7 +26,7 @@ _ANAPHORA = re.compile(
     re.I,
 )
 
-_POINTS_BACK = re.compile(r"\b(?:it|its|they|them|their|he|she|his|her|these|those|that|this|the same)\b", re.I)
+_REFERS_BACK = re.compile(r"\b(?:it|its|they|them|their|he|she|his|her|these|those|that|this|the same)\b", re.I)
 
 History = Sequence[dict[str, str]] | Sequence[tuple[str, str]] | None
 
@@ -262,7 +262,7 @@ class Assistant:
         # a follow-up naming a new thing without a pronoun for the old one ("And the Air Bridge one?") is about it;
         # one that points back ("do they ever clash with Moscow?") is about what the conversation was about
         named_here = [e for e in self.composer.entities(q) if e.lower() not in self.composer.ubiquitous]
-        new = named_here if not _POINTS_BACK.search(q) else []
+        new = named_here if not _REFERS_BACK.search(q) else []
         topic = (new or self._topic_names(history)) if query != q else None
         qt = question_type(final)  # an explanation or a list may stand further down: two passages more are read
         depth = WIDE_DEPTH if (qt.reason or qt.listing) and query == q else DEPTH  # (a follow-up's stay on topic)

@@ -372,8 +372,8 @@ def question_type(q: str) -> QuestionType:
                 r"pushes|is pushing|are pushing|pushed|leads|led|causes|caused|forces|forced)\b|"
                 r"\b(?:what|which) (?:benefits|advantages|good)\b|\bhow come\b|"
                 r"\bin what ways?\b|\bhow (?:is|are|was|were) .{3,60}\bboth\b|"
-                r"\bpros and cons\b|\btrade-?offs?\b|\b(?:on|from) (?:each|both|either) sides?\b|"
-                r"\bfor and against\b|" + _BALANCE_WORDS + "|"  # a balance: both sides argued
+                + _BALANCE.pattern  # a balance asked for: both sides argued
+                + "|"
                 # "what does Russia still gain from it", "what do members get out of it": the benefits, argued
                 r"\bwhat (?:does|do|did|would|could|can) (?:[\w'’\-]+ ){1,6}(?:gain|gains|get out of|benefit|profit)\b",
                 ql,
