@@ -22,11 +22,15 @@ _ANAPHORA = re.compile(
     r"\b(it|its|they|them|their|he|she|his|her|these|those|the same|the operation|the organi[sz]ation|"
     r"the alliance|the exercise|the drill)\b|^(and|but|what about|how about|also)\b|"
     r"\b(?:is|was|were|are|did|does|do|has|have|about|of|for|with|from|behind|after|before|in|on|to) (?:that|this)\b|"
-    r"\b(?:that|this) one\b|\bthe (?:latter|former)\b",
+    r"\b(?:that|this) one\b|\bthe (?:latter|former)\b|"
+    # "who else is involved?", "any rows with the Russians, though?": measured against what was said before
+    r"\b(?:who|what|where|which|anyone|anything|anybody|someone|something|somebody) else\b|,? though\s*\??\s*$",
     re.I,
 )
 
-_REFERS_BACK = re.compile(r"\b(?:it|its|they|them|their|he|she|his|her|these|those|that|this|the same)\b", re.I)
+_REFERS_BACK = re.compile(
+    r"\b(?:it|its|they|them|their|he|she|his|her|these|those|that|this|the same|else)\b|,? though\s*\??\s*$", re.I
+)
 
 History = Sequence[dict[str, str]] | Sequence[tuple[str, str]] | None
 
@@ -170,10 +174,13 @@ def second_part(question: str) -> str:
     """The second question of a compound one ("What is X supposed to do, and is it up and running?" -> "Is it up
     and running?"); '' when there is none."""
     m = _SECOND_PART.search(question)
-    if not m or len(content_words(question[: m.start()])) < 2:
+    part = question[m.end() :].strip() if m else ""
+    # two content words on each side; one will do when a wh-word opens the second ("when was it set up and what's
+    # it supposed to do?"): "and what" is no list of things
+    least = 1 if re.match(r"(?:what|which|how|where|who|when|why)\b", part, re.I) else 2
+    if not m or len(content_words(question[: m.start()])) < least:
         return ""
-    part = question[m.end() :].strip()
-    return part[:1].upper() + part[1:] if len(content_words(part)) >= 2 else ""
+    return part[:1].upper() + part[1:] if len(content_words(part)) >= least else ""
 
 
 _SWITCH = re.compile(
@@ -203,13 +210,13 @@ def switched_question(question: str, history: History, entities: Callable[[str],
 
 
 def retrieval_query(
-    question: str, history: History, turns: int, skip: frozenset[str] | set[str] = frozenset()
+    question: str, history: History, turns: int, skip: frozenset[str] | set[str] = frozenset(), force: bool = False
 ) -> str:
     """The question, preceded by the previous user turn(s) and the names the last reply opened with (less those in
-    `skip`), when it is an elliptical follow-up."""
+    `skip`), when it is an elliptical follow-up (`force`: read it as one in any case)."""
     previous = user_turns(history)[-turns:] if turns else []
     names = [w for w in question.split()[1:] if w[:1].isupper()]
-    if previous and (_ANAPHORA.search(question) or (len(content_words(question)) <= 2 and not names)):
+    if previous and (force or _ANAPHORA.search(question) or (len(content_words(question)) <= 2 and not names)):
         return " ".join([*previous, *answer_names(last_answer(history), skip=skip), question])
     return question
 
@@ -251,7 +258,30 @@ class Assistant:
         asked = validate_question(question, self.settings.max_question_chars)
         q = core_question(asked)
         q = switched_question(q, history, self.composer.entities) or q  # "And Kazakhstan?": the last question again
-        query = retrieval_query(q, history, self.settings.history_turns, self.composer.ubiquitous)
+        turns, skip = self.settings.history_turns, self.composer.ubiquitous
+        query = retrieval_query(q, history, turns, skip)
+        answer = self._answer(asked, q, query, history, generator, top_k, t0)
+        if answer.refused and query == q and turns and user_turns(history):
+            # read alone it finds nothing: it may lean on the conversation without a pronoun ("What's the case
+            # people usually point to?" after "Why do people say the CSTO is useless in a crisis?")
+            again = self._answer(
+                asked, q, retrieval_query(q, history, turns, skip, force=True), history, generator, top_k, t0
+            )
+            if not again.refused:
+                return again
+        return answer
+
+    def _answer(
+        self,
+        asked: str,
+        q: str,
+        query: str,
+        history: History,
+        generator: str | None,
+        top_k: int | None,
+        t0: float,
+    ) -> Answer:
+        """The answer to `q` (the user's `asked`, cleaned) retrieved with `query` (`q` or a follow-up's reading)."""
         qvec = self.retriever.embed_query(query)
         t1 = time.perf_counter()
         retrieved = part_second(self.retriever.retrieve(query, vector=qvec), self.composer.named_part(q))
@@ -271,12 +301,15 @@ class Assistant:
         strength = self.composer.evidence(scored, q)
         shown = retrieved[: top_k or self.settings.top_k]
         timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000}
-        chosen = self.composer.select(scored, question=final, asked=q)  # what is asked, not the premise before it
+        # a cited person's work asked about as a whole ("What are Shakhanova's main claims?"): every sentence citing it
+        whole = [] if qt.bibliographic or qt.when or qt.number else self.composer.source_asked(q)
+        chosen = self.composer.citing(whole) if whole else []
+        chosen = chosen or self.composer.select(scored, question=final, asked=q)  # what is asked, not the premise
         # a question about a cited work's entry stays one when its last sentence is short ("Nikitin 2014 in the
         # references — was that a journal article? Where was it presented?")
         entry_asked = question_type(q).bibliographic and not question_type(final).bibliographic
-        unmet = self.composer.unmet(q if entry_asked else final, chosen)
-        if strength < self.settings.refusal_threshold or unmet:
+        unmet = "" if whole else self.composer.unmet(q if entry_asked else final, chosen)
+        if (strength < self.settings.refusal_threshold and not whole) or unmet:
             timings["compose"] = (time.perf_counter() - t2) * 1000
             timings["total"] = (time.perf_counter() - t0) * 1000
             return Answer(
@@ -289,8 +322,8 @@ class Assistant:
                 evidence_strength=strength,
                 checks_failed=unmet,
             )
-        quoted = self.composer.with_neighbours(scored, chosen, final)
-        part = second_part(final)
+        quoted = chosen if whole else self.composer.with_neighbours(scored, chosen, final, asked=q)
+        part = "" if whole else second_part(final)
         if part:  # "..., and is it up and running?": the best sentence for the second question too (context only:
             # the checks above were passed by the first choice)
             names = self.composer.entities(final)
@@ -301,7 +334,7 @@ class Assistant:
                 pool = [c for c in pool if c.passage.id in held]
             also = self.composer.score(part, qvec, pool, focus=own, topic=names)
             if also and self.composer.evidence(also, part) >= self.settings.refusal_threshold:
-                quoted = self.composer.add_one(quoted, also[:3])
+                quoted = self.composer.add_one(quoted, also)
         citations = self.composer.citations(quoted)
         answer = Answer(
             question=asked,

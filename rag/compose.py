@@ -301,6 +301,10 @@ _BROAD = re.compile(
     r"\brelationship\b|\brelations (?:with|between)\b|\bstance\b|\bposition (?:on|in|of|within)\b|"
     r"\bboth\b|\beach side\b|\bon balance\b|\bwhat does the (?:article|paper|author) (?:say|make) (?:about|of)\b|"
     r"\btell me about\b|\bwhat(?:'s| is) the (?:deal|story) with\b|\bthe big picture\b|\bin what ways?\b|"
+    # a comparison, a round-up: "compare X with Y", "X vs Y", "how do they differ", "pull together", "main points"
+    r"\bcompar(?:e|es|ed|ing|ison)\b|\bcontrast\b|\bvs\.?\b|\bversus\b|\bdiffer(?:s|ent|ence|ences)?\b|"
+    r"\balike\b|\bround[- ]?up\b|\bpull together\b|\bsum (?:it |this |that )?up\b|\brun-?down\b|\bgist\b|"
+    r"\brecap\b|\b(?:main|key) (?:points|claims|arguments|ideas|takeaways)\b|\beverything\b|"
     r"\?\s+\S.*\?",  # two questions in one turn
     re.I,
 )
@@ -369,8 +373,9 @@ def question_type(q: str) -> QuestionType:
                 r"\b(?:split|splits|divide|divides|divided|group|groups|grouped|break|breaks|broken|sort|sorts|"
                 r"categori[sz]es?|classif(?:y|ies))\b[^?]{0,50}\binto\b|"
                 r"(?:^|[.?!] )what (?:are|were) (?:they|these|those)\b|\b(?:name|list) (?:them|these|those)\b|"
-                r"^who (?:belongs?|belonged|makes? up|made up|takes? part|took part|participates?|participated|"
-                r"is in|are in|was in|were in|joined|is involved|are involved|were involved|was involved)\b",
+                r"^who (?:else )?(?:belongs?|belonged|makes? up|made up|takes? part|took part|participates?|"
+                r"participated|is in|are in|was in|were in|joined|is involved|are involved|were involved|"
+                r"was involved|works? with|worked with|cooperates?|cooperated|helps?|helped)\b",
                 ql,
             )
         ),
@@ -400,6 +405,9 @@ def question_type(q: str) -> QuestionType:
                 # "where do analysts suggest looking", "where should they turn": a direction of thought, not a place
                 r"(?!.*\b(?:look|looks|looking|turn|turns|turning|suggest|suggests|recommend|recommends|point|"
                 r"points)\b)"
+                # "where is that written down / stated / spelled out": a document's wording, not a place
+                r"(?!.*\b(?:written|stated|said|set out|spelled out|spelt out|laid down|enshrined|codified|"
+                r"mentioned|defined|argued|discussed)\b)"
                 r"|\bin which (city|country|town|place)\b"
                 r"|^which (city|town|place)\b|\blocated\b|\bheadquartered\b"
                 r"|\b(?:in|at) (?:what|which) (?:location|place|venue|site|region|part of)\b|\bwhat location\b"
@@ -423,7 +431,7 @@ def question_type(q: str) -> QuestionType:
             or (
                 re.search(
                     r"^who (?!(?:is|was|are|were|has|have|had|did|does|do|makes? up|takes? part|took part|"
-                    r"participates?|participated|belongs?|belonged|joined|joins)\b)\w+",
+                    r"participates?|participated|belongs?|belonged|joined|joins|else)\b)\w+",
                     ql,
                 )
                 is not None
@@ -433,7 +441,8 @@ def question_type(q: str) -> QuestionType:
         broad=_BROAD.search(q) is not None,
         bibliographic=bool(
             re.search(
-                r"\bpublish|\bjournal\b|\btitle\b|\bbibliograph|\bpublisher\b|\bvolume\b|\breferences\b|"
+                r"\bpublish|\bjournal\b|\btitle\b|\bheadline\b|\boutlet\b|\bbibliograph|\bpublisher\b|\bvolume\b|"
+                r"\breferences\b|"
                 r"\bwhat did \w+ (write|publish)\b|\burl\b|"
                 r"\bwhere (was|is|did) .* (published|appear|come out|printed|issued)|"
                 r"\b(piece|paper|book|chapter|monograph|report|volume)\b",
@@ -1096,6 +1105,22 @@ def numbers_in(text: str) -> set[str]:
 DEPTH = 6
 WIDE_DEPTH = 8
 
+# a question about a cited work as a whole ("What are Shakhanova's main claims?", "How is Weitz used in the piece?",
+# "Pull together everything Allison argues"): its words beyond the name are words for claiming, using, gathering
+_CLAIMING = frozenset(
+    content_words(
+        "argue argues argued argument arguments claim claims claimed say says said take takes view views position "
+        "positions point points main key central use used uses using cite cites cited citing article paper piece "
+        "text work works everything across whole pull together sum summarise summary round gist recap contribution "
+        "contributions role bring brings draw draws drawn rely relies lean leans idea ideas thought thoughts find "
+        "finds findings mention mentions mentioned quote quotes quoted reference references referenced appear "
+        "appears pop pops lot often times source sources scholar scholars author authors writer analyst tell tells "
+        "contend contends write writes wrote note notes suggest suggests stand stands overall rest only just please "
+        "quick quickly brief briefly short simply basically really actually up"
+    )
+)
+_WHOLE_SOURCE = 8  # most sentences quoted for a work asked about as a whole
+
 
 class Composer:
     """Picks, orders and cites sentences."""
@@ -1166,6 +1191,8 @@ class Composer:
             else None
         )
         self._parts = {part: {p.id for p in ps} for part, ps in article_parts(handle).items()}
+        # every word of the index (the article, its cards and full texts): what a question's word may be about
+        self._vocabulary = frozenset(w for p in handle.passages.values() for w in content_words(p.text))
         self._citing: dict[str, list[str]] = {}
         for p in handle.passages.values():
             if p.kind == "article":
@@ -1173,6 +1200,34 @@ class Composer:
                     self._citing.setdefault(c.key, [])
                     if p.id not in self._citing[c.key]:
                         self._citing[c.key].append(p.id)
+
+    def source_asked(self, question: str) -> list[str]:
+        """The keys of the cited person's works a question asks about as a whole ("What are Shakhanova's main
+        claims?"): one family name (not the article's own author) and no other word the article uses beyond words
+        for claiming and gathering; [] otherwise ("What does Allison argue about intervention?" asks a point)."""
+        folded = fold_name(question.lower())
+        people = {e.family for e in self.handle.entries.values() if any("," in a for a in e.authors)}
+        named = [f for f in people if re.search(rf"\b{re.escape(fold_name(f.lower()))}\b", folded)]
+        if len(named) != 1 or named[0].lower() == self.author:
+            return []
+        family = set(content_words(fold_name(named[0])))
+        rest = [w for w in content_words(folded) if w not in _CLAIMING and w not in family]
+        if any(w in self._vocabulary for w in rest):
+            return []
+        return [k for k, e in self.handle.entries.items() if e.family == named[0]]
+
+    def citing(self, keys: list[str]) -> list[Scored]:
+        """The article's sentences citing these works, in the article's order (_WHOLE_SOURCE at most)."""
+        out: list[Scored] = []
+        for pid in dict.fromkeys(pid for k in keys for pid in self._citing.get(k, [])):
+            p = self.handle.passages[pid]
+            for i in self._by_passage.get(pid, []):
+                s, e = (int(x) for x in self.handle.sentence_spans[i])
+                c = Candidate(p, s, e, self.handle.sentence_vectors[i], 0, self._in_context[i])
+                if any(r.key in keys for r in self.sources_of(c)):
+                    out.append(Scored(c, 1.0, 1.0, 1.0))
+        out.sort(key=_article_order)
+        return out[:_WHOLE_SOURCE]
 
     def candidates(self, retrieved: list[ScoredPassage], depth: int = DEPTH) -> list[Candidate]:
         """Sentences of the top `depth` article passages and of the source cards ranked among them; a card also
@@ -1539,10 +1594,11 @@ class Composer:
             turn = self._counterpoint(scored)
             if turn:
                 return turn
-        wide = qt.listing or qt.reason or qt.broad
-        limit = self.max_sentences + (1 if wide else 0) + (_BROAD_EXTRA if qt.broad else 0)
+        broad = question_type(asked or question).broad  # "Is it worth anything?" after "What's the bottom line?"
+        wide = qt.listing or qt.reason or broad
+        limit = self.max_sentences + (1 if wide else 0) + (_BROAD_EXTRA if broad else 0)
         chosen = [scored[0]]
-        floor = scored[0].score - (_BROAD_FLOOR if qt.broad else 0.18 if wide else 0.12)
+        floor = scored[0].score - (_BROAD_FLOOR if broad else 0.18 if wide else 0.12)
         if wide and len(scored) > 1 and scored[0].overlap >= 0.75:  # it echoes the question ("Armenia is faced with
             floor = min(floor, scored[1].score - 0.18)  # its own pros and cons"): the argument is in the others
         owners = self.entities(question) if qt.bibliographic else []  # "In which journal did Allison publish?"
@@ -1603,7 +1659,9 @@ class Composer:
         chosen.sort(key=_article_order)
         return chosen
 
-    def with_neighbours(self, scored: list[Scored], chosen: list[Scored], question: str = "") -> list[Scored]:
+    def with_neighbours(
+        self, scored: list[Scored], chosen: list[Scored], question: str = "", asked: str = ""
+    ) -> list[Scored]:
         """The answer's sentences plus the best sentence's neighbours in its paragraph when they score close to it
         (within 0.3): a paragraph's point is often spread over two or three sentences. A why/how question takes
         one sentence more, from anywhere in that paragraph within 0.4 (an explanation is the paragraph's argument)
@@ -1612,15 +1670,16 @@ class Composer:
         if not chosen or not scored:
             return chosen
         qt = question_type(question)
-        limit = self.max_sentences + (1 if qt.listing or qt.reason or qt.broad else 0) + 1
-        limit += _BROAD_EXTRA if qt.broad else 0
+        broad = question_type(asked or question).broad  # the whole turn: two questions in one are a picture
+        limit = self.max_sentences + (1 if qt.listing or qt.reason or broad else 0) + 1
+        limit += _BROAD_EXTRA if broad else 0
         top = scored[0]
         same, i = _paragraph_of(top, scored)
         out = list(chosen)
         order: list[int] = [i - 1, i + 1]
         gap = 0.3
         back: list[Scored] = []
-        explain = qt.reason or qt.broad  # a picture asked for is argued like an explanation
+        explain = qt.reason or broad  # a picture asked for is argued like an explanation
         if explain:  # an explanation: the best paragraph's closest sentences, wherever they stand in it
             order = sorted(range(len(same)), key=lambda j: -same[j].score)
             gap, limit = 0.4, limit + 1
@@ -1635,6 +1694,10 @@ class Composer:
             pool.sort(key=lambda s: -(s.score + (_SAME_PARAGRAPH if s.cand.passage.id == home else 0.0)))
         if back:  # the sentences it sums up come first, whatever else scored close
             out, pool = [top], back + pool
+        named = self.named_part(asked or question) if broad else set()
+        if named:  # "the author's bottom line": the part it names is the answer, its close sentences first (two more)
+            mine = [s for s in scored if s.cand.passage.id in named and s.score >= top.score - 0.4]
+            pool, limit = mine + [s for s in pool if s not in mine], limit + 2
         for s in pool:
             if len(out) >= limit:
                 break
@@ -1667,12 +1730,19 @@ class Composer:
                     added += between
         return [*out, *added]
 
-    def add_one(self, quoted: list[Scored], best: list[Scored]) -> list[Scored]:
-        """The quoted sentences with the first of `best` that does not repeat one of them, in article order."""
-        extra = next((s for s in best if not self._redundant(s, quoted)), None)
+    def add_one(self, quoted: list[Scored], scored: list[Scored], best: int = 3) -> list[Scored]:
+        """The quoted sentences with the first of the `best` of `scored` that does not repeat one of them, and the
+        sentences that carry it on ("On paper, its tasks are broad. On the one hand, ... Concurrently, ..."; two at
+        most), in article order."""
+        extra = next((s for s in scored[:best] if not self._redundant(s, quoted)), None)
         if extra is None:
             return quoted
         out = [*quoted, extra]
+        same, i = _paragraph_of(extra, scored)
+        for s in same[i + 1 : i + 3]:
+            if not _CARRY_ON.match(s.cand.text) or self._redundant(s, out):
+                break
+            out.append(s)
         out.sort(key=_article_order)
         return out
 

@@ -121,7 +121,7 @@ def test_a_compound_question_gets_a_sentence_for_each_part(assistant):
 
 
 def test_an_unnamed_second_part_is_read_in_the_quoted_passages(assistant):
-    """"..., and how far along is it?" names nothing: its sentence comes from the passages already quoted, not
+    """ "..., and how far along is it?" names nothing: its sentence comes from the passages already quoted, not
     from any sentence that says "far" ("Scholars have gone as far to say ...")."""
     answer = assistant.ask(
         "Where does the CSTO stand on information security: what has it set up, and how far along is it?"
@@ -133,7 +133,7 @@ def test_an_unnamed_second_part_is_read_in_the_quoted_passages(assistant):
 
 
 def test_and_another_name_asks_the_last_question_again(assistant):
-    """"And Kazakhstan?" after "What does Belarus think of the CSTO?" is Kazakhstan's view, not Belarus's again."""
+    """ "And Kazakhstan?" after "What does Belarus think of the CSTO?" is Kazakhstan's view, not Belarus's again."""
     history = [
         {"role": "user", "content": "What does Belarus think of the CSTO?"},
         {"role": "assistant", "content": "Belarus officially promotes the stance that the alliance is important."},
@@ -161,7 +161,7 @@ def test_the_articles_own_questions_are_not_quoted_as_context(assistant):
 
 
 def test_the_papers_own_author_and_front_matter_are_found(assistant):
-    """"The writer of this paper" is the article's author (the note about her), not a cited work's; "keywords" are
+    """ "The writer of this paper" is the article's author (the note about her), not a cited work's; "keywords" are
     the front matter's "key words"."""
     answer = assistant.ask("Which university did the writer of this paper attend, and what job does she hold now?")
     assert not answer.refused and "University of Leicester" in answer.text and "Editor-in-Chief" in answer.text
@@ -215,3 +215,42 @@ def test_a_follow_up_naming_its_own_thing_is_about_that_thing(assistant):
 def test_a_question_about_an_entry_stays_one_past_its_first_sentence(assistant):
     answer = assistant.ask("Nikitin 2014 in the references — was that a journal article? Where was it presented?")
     assert not answer.refused and "Montreal" in answer.text  # "Where was it presented?" alone asks no entry
+
+
+def test_a_follow_up_without_a_pronoun_falls_back_on_the_conversation(assistant):
+    """Read alone, "What's the case people usually point to?" finds nothing; read with the conversation it is the
+    2010 Kyrgyz unrest. The same question with no conversation is still refused."""
+    history = [
+        {"role": "user", "content": "Why do people say the CSTO is useless in a crisis?"},
+        {"role": "assistant", "content": "Internal discord and a lack of political will to intervene, critics say."},
+    ]
+    answer = assistant.ask("What's the case people usually point to?", history)
+    assert not answer.refused and "2010 unrest in Kyrgyzstan" in answer.text
+    assert assistant.ask("What's the case people usually point to?").refused
+
+
+def test_a_cited_person_asked_about_as_a_whole_gets_every_sentence_citing_them(assistant):
+    answer = assistant.ask("Shakhanova pops up a lot - what are her main claims?")
+    assert not answer.refused and len(answer.citations) >= 3
+    assert all(any(s.key == "shakhanova2017" for s in c.sources) for c in answer.citations)
+    assert "no real solidarity" in answer.text and "authoritative organization" in answer.text
+    # a point asked of them is answered as any question is, and the entry asked for is the bibliography's
+    assert assistant.composer.source_asked("What does Allison argue about intervention in domestic crises?") == []
+    assert assistant.composer.source_asked("Give the headline of Kucera's Syria article and the outlet.") == []
+
+
+def test_the_second_question_brings_the_sentences_that_carry_its_answer_on(assistant):
+    history = [
+        {"role": "user", "content": "What's the KSOR?"},
+        {"role": "assistant", "content": "The CSTO's Collective Rapid Reaction Forces (CRRF)."},
+    ]
+    answer = assistant.ask("when was it set up and what's it supposed to do?", history)
+    assert not answer.refused and "2009" in answer.text and "counterterrorism operations" in answer.text
+
+
+def test_a_picture_of_a_named_part_quotes_that_part(assistant):
+    """Two questions in one turn ask for a picture; "bottom line" names the closing paragraphs: their sentences come
+    first, past the closest sentence's own paragraph."""
+    answer = assistant.ask("What's the author's bottom line on the CSTO? Is it worth anything?")
+    assert not answer.refused and "law enforcement connectivity" in answer.text
+    assert "multifunction security structure" in answer.text

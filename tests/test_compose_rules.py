@@ -559,7 +559,10 @@ def test_second_part_of_a_compound_question():
     assert second_part("For Armenia, what makes membership awkward, and why does Yerevan stay anyway?") == (
         "Why does Yerevan stay anyway?"
     )
-    assert second_part("Which states joined in 1994 and which left?") == ""  # too short to stand alone
+    # one content word on each side will do when a wh-word opens the second question
+    assert second_part("Which states joined in 1994 and which left?") == "Which left?"
+    assert second_part("When was it set up and what's it supposed to do?") == "What's it supposed to do?"
+    assert second_part("What do Armenia and Belarus want?") == ""
     assert second_part("Who are Russia and Belarus?") == ""
 
 
@@ -829,3 +832,10 @@ def test_broad_questions(question):
 )
 def test_narrow_questions_are_not_broad(question):
     assert not question_type(question).broad
+
+
+def test_who_else_takes_part_is_a_list_and_where_it_is_written_is_no_place():
+    assert question_type("who else is involved apart from the CSTO's own forces?").listing
+    assert not question_type("who else is involved apart from the CSTO's own forces?").who_is
+    assert not question_type("Where is that actually written down on the CSTO side?").where
+    assert question_type("Where is the Crisis Response Center located?").where
