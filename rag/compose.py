@@ -187,7 +187,9 @@ def _american_word(word: str) -> str:
 # a question that names a part of the article ("the conclusion", "the introduction sets out", "overall verdict")
 STRUCTURE_CUES = {
     "end": re.compile(
-        r"\bconclu(?:sion|des?|ding)\b|\boverall\b|\bverdict\b|\ball things considered\b|\bbottom line\b|"
+        r"\bconclu(?:sion|des?|ding)\b|\boverall (?:verdict|assessment|conclusion|judg(?:e)?ment|view|take|position|"
+        r"argument|point|message|evaluation|stance|thesis|opinion)\b|\bverdict\b|\ball things considered\b|"
+        r"\bbottom line\b|"
         r"\bin the end\b|\bfinal (?:word|thought|remark|assessment)s?\b|\bway forward\b|"
         r"\b(?:closing|final|last|concluding) (?:section|part|paragraph|page|remark|word)s?\b|\bwraps? up\b|"
         r"\bthe end of the (?:article|paper|text)\b",
@@ -195,7 +197,9 @@ STRUCTURE_CUES = {
     ),
     "start": re.compile(
         r"\bintroduction\b|\bsets? out\b|\bresearch questions?\b|\bat the (?:start|outset|beginning)\b|"
-        r"\babstract\b|\bsummary\b|\baims? (?:of|to)\b|\b(?:opening|first) (?:section|part|paragraph|page)s?\b",
+        # "the paper's summary", not "quick summary please" (a form asked for the answer)
+        r"\babstract\b|\b(?:the|its|this|article's|paper's|author's|article’s|paper’s|author’s) summary\b|"
+        r"\baims? (?:of|to)\b|\b(?:opening|first) (?:section|part|paragraph|page)s?\b",
         re.I,
     ),
     # the paper's front matter: "the paper's key words", "which journal published this article", "its ISSN"
@@ -305,7 +309,8 @@ _BROAD = re.compile(
     r"\bcompar(?:e|es|ed|ing|ison)\b|\bcontrast\b|\bvs\.?\b|\bversus\b|\bdiffer(?:s|ent|ence|ences)?\b|"
     r"\balike\b|\bround[- ]?up\b|\bpull together\b|\bsum (?:it |this |that )?up\b|\brun-?down\b|\bgist\b|"
     r"\brecap\b|\b(?:main|key) (?:points|claims|arguments|ideas|takeaways)\b|\beverything\b|"
-    r"\?\s+\S.*\?",  # two questions in one turn
+    r"\?\s+\S.*\?|"  # two questions in one turn, or joined: "what must it do, and what's standing in the way?"
+    r", and (?:what|why|how)\b",
     re.I,
 )
 
@@ -1690,7 +1695,8 @@ class Composer:
             pool = [s for s in pool if not _asks(s.cand.text)]
         if explain:  # a reason argued in another paragraph, nearly as close, competes
             home = top.cand.passage.id
-            pool += [s for s in scored[:12] if s.cand.passage.id != home and s.score >= top.score - _ELSEWHERE_GAP]
+            elsewhere = _BROAD_ELSEWHERE if broad else _ELSEWHERE_GAP  # a picture spans paragraphs
+            pool += [s for s in scored[:12] if s.cand.passage.id != home and s.score >= top.score - elsewhere]
             pool.sort(key=lambda s: -(s.score + (_SAME_PARAGRAPH if s.cand.passage.id == home else 0.0)))
         if back:  # the sentences it sums up come first, whatever else scored close
             out, pool = [top], back + pool
@@ -1858,6 +1864,9 @@ _GAP = 3
 # quotes one sentence more, down to 0.18 below the best (2 and 0.22 measured too: one question more, on a blind set)
 _BROAD_EXTRA = 1
 _BROAD_FLOOR = 0.18
+# ... and takes another paragraph's sentences within 0.2 of the best (0.12 for a why-question; 0.2 gained two, lost
+# none)
+_BROAD_ELSEWHERE = 0.2
 
 
 _QUESTIONS_ASKED = re.compile(r"\bquestions?\b", re.I)

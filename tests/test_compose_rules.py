@@ -839,3 +839,13 @@ def test_who_else_takes_part_is_a_list_and_where_it_is_written_is_no_place():
     assert not question_type("who else is involved apart from the CSTO's own forces?").who_is
     assert not question_type("Where is that actually written down on the CSTO side?").where
     assert question_type("Where is the Crisis Response Center located?").where
+
+
+def test_a_form_asked_for_the_answer_names_no_part_of_the_article():
+    from rag.compose import STRUCTURE_CUES
+
+    assert not STRUCTURE_CUES["start"].search("What are the main sources of division? Quick summary please.")
+    assert STRUCTURE_CUES["start"].search("What does the paper's summary say it will do?")
+    assert not STRUCTURE_CUES["end"].search("Why do countries stay in it? Give me the overall picture.")
+    assert STRUCTURE_CUES["end"].search("What's the author's overall verdict on the CSTO?")
+    assert question_type("What must the CSTO do to stay relevant, and what's standing in the way?").broad
