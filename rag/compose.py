@@ -423,7 +423,9 @@ def question_type(q: str) -> QuestionType:
         who_is=not asks_source
         and bool(
             re.search(
-                r"^who (is|was|were|are)\b(?! (cited|quoted|credited|the source|the author|involved|engaged|"
+                # "Who is it?" after a premise naming a scholar: the premise says what is asked, no role
+                r"^who (is|was|were|are)\b(?! (it|he|she|they|that|this)\b)"
+                r"(?! (cited|quoted|credited|the source|the author|involved|engaged|"
                 r"part of|taking part|participating|members?|in)\b)",
                 ql,
             )

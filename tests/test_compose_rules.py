@@ -849,3 +849,8 @@ def test_a_form_asked_for_the_answer_names_no_part_of_the_article():
     assert not STRUCTURE_CUES["end"].search("Why do countries stay in it? Give me the overall picture.")
     assert STRUCTURE_CUES["end"].search("What's the author's overall verdict on the CSTO?")
     assert question_type("What must the CSTO do to stay relevant, and what's standing in the way?").broad
+
+
+def test_who_is_it_after_a_premise_asks_no_role():
+    assert not question_type("Who is it and what's the claim?").who_is
+    assert question_type("Who is the CSTO's secretary general?").who_is
