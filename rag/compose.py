@@ -306,7 +306,7 @@ _BROAD = re.compile(
     r"\bboth\b|\beach side\b|\bon balance\b|\bwhat does the (?:article|paper|author) (?:say|make) (?:about|of)\b|"
     r"\btell me about\b|\bwhat(?:'s| is) the (?:deal|story) with\b|\bthe big picture\b|\bin what ways?\b|"
     # a comparison, a round-up: "compare X with Y", "X vs Y", "how do they differ", "pull together", "main points"
-    r"\bcompar(?:e|es|ed|ing|ison)\b|\bcontrast\b|\bvs\.?\b|\bversus\b|\bdiffer(?:s|ent|ence|ences)?\b|"
+    r"\bcompar(?:e|es|ed|ing|ison)\b|\bcontrast\b|\bvs\.?\b|\bversus\b|\bdiffer(?:s|ences?)?\b|\bdifferent from\b|"
     r"\balike\b|\bround[- ]?up\b|\bpull together\b|\bsum (?:it |this |that )?up\b|\brun-?down\b|\bgist\b|"
     r"\brecap\b|\b(?:main|key) (?:points|claims|arguments|ideas|takeaways)\b|\beverything\b|"
     r"\?\s+\S.*\?|"  # two questions in one turn, or joined: "what must it do, and what's standing in the way?"
@@ -1705,7 +1705,7 @@ class Composer:
         named = self.named_part(asked or question) if broad else set()
         if named:  # "the author's bottom line": the part it names is the answer, its close sentences first (two more)
             mine = [s for s in scored if s.cand.passage.id in named and s.score >= top.score - 0.4]
-            pool, limit = mine + [s for s in pool if s not in mine], limit + 2
+            pool, limit = mine + [s for s in pool if all(s is not m for m in mine)], limit + 2
         for s in pool:
             if len(out) >= limit:
                 break
