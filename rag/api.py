@@ -260,16 +260,18 @@ class Assistant:
         q = switched_question(q, history, self.composer.entities) or q  # "And Kazakhstan?": the last question again
         turns, skip = self.settings.history_turns, self.composer.ubiquitous
         query = retrieval_query(q, history, turns, skip)
-        answer = self._answer(asked, q, query, history, generator, top_k, t0)
-        if answer.refused and query == q and turns and user_turns(history):
-            # read alone it finds nothing: it may lean on the conversation without a pronoun ("What's the case
-            # people usually point to?" after "Why do people say the CSTO is useless in a crisis?")
-            again = self._answer(
-                asked, q, retrieval_query(q, history, turns, skip, force=True), history, generator, top_k, t0
-            )
-            if not again.refused:
-                return again
-        return answer
+        if query == q and turns and user_turns(history):
+            # a question asked in a conversation without pointing back may still lean on it ("What's the case people
+            # usually point to?" after "Why do people say the CSTO is useless in a crisis?"): read it with the
+            # conversation too, and answer with that reading when it passes and its evidence is stronger
+            alone = self._answer(asked, q, query, history, "extractive", top_k, t0)
+            forced = retrieval_query(q, history, turns, skip, force=True)
+            again = self._answer(asked, q, forced, history, "extractive", top_k, t0)
+            if not again.refused and (alone.refused or again.evidence_strength > alone.evidence_strength):
+                query, alone = forced, again
+            if alone.refused or (generator or self.settings.generator) != "llm":
+                return alone
+        return self._answer(asked, q, query, history, generator, top_k, t0)  # (the LLM asked once, if at all)
 
     def _answer(
         self,

@@ -254,3 +254,14 @@ def test_a_picture_of_a_named_part_quotes_that_part(assistant):
     answer = assistant.ask("What's the author's bottom line on the CSTO? Is it worth anything?")
     assert not answer.refused and "law enforcement connectivity" in answer.text
     assert "multifunction security structure" in answer.text
+
+
+def test_a_question_in_a_conversation_takes_the_stronger_reading(assistant):
+    """ "so why not just merge the two?" names nothing and points back with no pronoun: read with the conversation it
+    is the SCO-merger passage, with its reason (each power acting without the other's approval)."""
+    history = [
+        {"role": "user", "content": "The SCO sounds a lot more powerful than the CSTO."},
+        {"role": "assistant", "content": "The article notes it is widely seen that way (Shakhanova, 47)."},
+    ]
+    answer = assistant.ask("so why not just merge the two?", history)
+    assert not answer.refused and "military arm" in answer.text and "approval" in answer.text
