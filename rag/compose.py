@@ -1188,7 +1188,9 @@ class Composer:
         self.author = byline.group(1).split()[-1].lower() if byline else ""
         # a cited person speaking in the sentence: "Buzan and Wæver (2003) reason that", "As de Haas notes" (a
         # "who argues" question asks for a person; "Article 3 of the Charter states" is a document)
-        people = sorted({e.family for e in handle.entries.values() if any("," in a for a in e.authors)}, key=len)
+        # the cited persons' family names (an organisation's authors carry no comma)
+        self._people = frozenset(e.family for e in handle.entries.values() if any("," in a for a in e.authors))
+        people = sorted(self._people, key=len)
         self._person_says = (
             re.compile(
                 rf"\b(?:{'|'.join(re.escape(f) for f in reversed(people))})(?: (?:and|&) [A-Z][\w’'\-]+| et al\.?)?"
@@ -1213,8 +1215,7 @@ class Composer:
         claims?"): one family name (not the article's own author) and no other word the article uses beyond words
         for claiming and gathering; [] otherwise ("What does Allison argue about intervention?" asks a point)."""
         folded = fold_name(question.lower())
-        people = {e.family for e in self.handle.entries.values() if any("," in a for a in e.authors)}
-        named = [f for f in people if re.search(rf"\b{re.escape(fold_name(f.lower()))}\b", folded)]
+        named = [f for f in self._people if re.search(rf"\b{re.escape(fold_name(f.lower()))}\b", folded)]
         if len(named) != 1 or named[0].lower() == self.author:
             return []
         family = set(content_words(fold_name(named[0])))
