@@ -14,7 +14,7 @@ from index.settings import Settings, load_settings
 from index.store import IndexHandle, open_index
 from index.types import Passage
 from rag.compose import DEPTH, WIDE_DEPTH, Composer, american, content_words, question_type, render
-from rag.retrieve import part_second
+from rag.retrieve import part_second, with_parts
 from rag.types import Answer, CitingPassage, ScoredPassage, SourceView
 
 REFUSAL = "The indexed sources don't say (asked: {topic}). The closest passages are listed below."
@@ -183,6 +183,17 @@ def second_part(question: str) -> str:
     return part[:1].upper() + part[1:] if len(content_words(part)) >= least else ""
 
 
+def sub_questions(question: str, least: int = 2) -> list[str]:
+    """What a turn asks, each on its own: its sentences, and a compound sentence's two parts ("How does the author
+    split the alliance, and what follows from it?" -> both questions); one item when it asks one thing."""
+    parts: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z])", question.strip()):
+        second = second_part(sentence)
+        first = sentence[: _SECOND_PART.search(sentence).start()] if second else sentence  # type: ignore[union-attr]
+        parts += [p for p in (first, second) if len(content_words(p)) >= least]
+    return parts if len(parts) > 1 else [question]
+
+
 _SWITCH = re.compile(
     r"^(?:and|but|so|ok(?:ay)?|now)?,?\s*(?:(?:what|how) about|what of|and for|same (?:question )?for|and)\s+"
     r"(?:for\s+)?(?:the\s+)?(?P<name>[^?,;]{2,60}?)\s*(?:then|instead|too)?\s*\??$",
@@ -190,7 +201,9 @@ _SWITCH = re.compile(
 )
 
 
-def switched_question(question: str, history: History, entities: Callable[[str], list[str]]) -> str:
+def switched_question(
+    question: str, history: History, entities: Callable[[str], list[str]], countries: frozenset[str] = frozenset()
+) -> str:
     """An elliptical follow-up that only names another thing ("And Kazakhstan?", "What about the CSTO?") read as
     the previous question asked of it ("What does Belarus think of the CSTO?" -> "What does Kazakhstan think of
     the CSTO?"); '' when the question is not such a switch or the previous one names no single thing to swap."""
@@ -203,8 +216,8 @@ def switched_question(question: str, history: History, entities: Callable[[str],
         return ""
     before = core_question(previous[0])
     names = [n for n in entities(before) if n.lower() not in name.lower() and name.lower() not in n.lower()]
-    if len(names) != 1:
-        return ""
+    if len(names) != 1 or (name in countries) != (names[0] in countries):
+        return ""  # one thing of the same kind to swap: "Belarus" does not stand for "Russian" in "Russian weapons"
     swapped, count = re.subn(rf"(?<!\w){re.escape(names[0])}(?!\w)", name, before, count=1)
     return swapped if count else ""
 
@@ -257,7 +270,9 @@ class Assistant:
         t0 = time.perf_counter()
         asked = validate_question(question, self.settings.max_question_chars)
         q = core_question(asked)
-        q = switched_question(q, history, self.composer.entities) or q  # "And Kazakhstan?": the last question again
+        q = (
+            switched_question(q, history, self.composer.entities, self.composer.countries) or q
+        )  # "And Kazakhstan?": the last question again
         turns, skip = self.settings.history_turns, self.composer.ubiquitous
         query = retrieval_query(q, history, turns, skip)
         if query == q and turns and user_turns(history):
@@ -286,9 +301,15 @@ class Assistant:
         """The answer to `q` (the user's `asked`, cleaned) retrieved with `query` (`q` or a follow-up's reading)."""
         qvec = self.retriever.embed_query(query)
         t1 = time.perf_counter()
-        retrieved = part_second(self.retriever.retrieve(query, vector=qvec), self.composer.named_part(q))
-        t2 = time.perf_counter()
+        retrieved = self.retriever.retrieve(query, vector=qvec)
         final = final_question(q)
+        qt = question_type(final)  # an explanation or a list may stand further down: two passages more are read
+        depth = WIDE_DEPTH if (qt.reason or qt.listing) and query == q else DEPTH  # (a follow-up's stay on topic)
+        parts = sub_questions(q) if query == q else [q]
+        if len(parts) > 1:  # a compound question: each part's best passages are read too (its words drown in the
+            retrieved, depth = with_parts(retrieved, [self.retriever.retrieve(p) for p in parts], depth)  # whole's)
+        retrieved = part_second(retrieved, self.composer.named_part(q))
+        t2 = time.perf_counter()
         # a follow-up, or a premise then a question ("Critics say X. What's the case for them?"): its own words count
         focus = self.retriever.embed_query(q if query != q else final) if query != q or final != q else None
         # a follow-up naming a new thing without a pronoun for the old one ("And the Air Bridge one?") is about it;
@@ -296,11 +317,9 @@ class Assistant:
         named_here = [e for e in self.composer.entities(q) if e.lower() not in self.composer.ubiquitous]
         new = named_here if not _REFERS_BACK.search(q) else []
         topic = (new or self._topic_names(history)) if query != q else None
-        qt = question_type(final)  # an explanation or a list may stand further down: two passages more are read
-        depth = WIDE_DEPTH if (qt.reason or qt.listing) and query == q else DEPTH  # (a follow-up's stay on topic)
-        cands = self.composer.candidates(retrieved, depth)  # read once: a compound question's second part reuses them
+        cands = self.composer.candidates(retrieved, depth)  # read once: a compound question's parts reuse them
         scored = self.composer.score(q if focus is not None else query, qvec, cands, focus=focus, topic=topic)
-        strength = self.composer.evidence(scored, q)
+        strength = self.composer.evidence(scored, q, context=query if query != q else "")
         shown = retrieved[: top_k or self.settings.top_k]
         timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000}
         # a cited person's work asked about as a whole ("What are Shakhanova's main claims?"): every sentence citing it
@@ -310,7 +329,11 @@ class Assistant:
         # a question about a cited work's entry stays one when its last sentence is short ("Nikitin 2014 in the
         # references — was that a journal article? Where was it presented?")
         entry_asked = question_type(q).bibliographic and not question_type(final).bibliographic
-        unmet = "" if whole else self.composer.unmet(q if entry_asked else final, chosen)
+        checked = q if entry_asked else final
+        unmet = "" if whole else self.composer.unmet(checked, chosen)
+        split = sub_questions(checked, least=1) if unmet else []
+        if len(split) > 1 and not any(self.composer.unmet(p, chosen) for p in split):
+            unmet = ""  # "How much has it seized, and who watches over it?": each question's own words are checked
         if (strength < self.settings.refusal_threshold and not whole) or unmet:
             timings["compose"] = (time.perf_counter() - t2) * 1000
             timings["total"] = (time.perf_counter() - t0) * 1000
@@ -325,14 +348,16 @@ class Assistant:
                 checks_failed=unmet,
             )
         quoted = chosen if whole else self.composer.with_neighbours(scored, chosen, final, asked=q)
-        part = "" if whole else second_part(final)
-        if part:  # "..., and is it up and running?": the best sentence for the second question too (context only:
-            # the checks above were passed by the first choice)
-            names = self.composer.entities(final)
+        # a compound question ("..., and is it up and running?", "Why X? Give the case usually cited."): the best
+        # sentence for each part too (context only: the checks above were passed by the first choice)
+        asks = sub_questions(q)  # (a follow-up's too: "Which body instead? When did it come into force?")
+        asks = [] if whole else asks if len(asks) > 1 else [p for p in [second_part(final)] if p]
+        names = self.composer.entities(final)
+        for part in asks:
             own = self.retriever.embed_query(part)  # read with the whole question, as a follow-up is
             pool = cands
-            if not names:  # "how far along is it?" with no name to hold it: it is the quoted passages' subject
-                held = {c.cand.passage.id for c in quoted}
+            if not names and len(content_words(part)) < 3:  # "how far along is it?" with no name to hold it: it is
+                held = {c.cand.passage.id for c in quoted}  # the quoted passages' subject
                 pool = [c for c in pool if c.passage.id in held]
             also = self.composer.score(part, qvec, pool, focus=own, topic=names)
             if also and self.composer.evidence(also, part) >= self.settings.refusal_threshold:

@@ -413,6 +413,10 @@ def question_type(q: str) -> QuestionType:
                 # "where is that written down / stated / spelled out": a document's wording, not a place
                 r"(?!.*\b(?:written|stated|said|set out|spelled out|spelt out|laid down|enshrined|codified|"
                 r"mentioned|defined|argued|discussed)\b)"
+                # "where do they part ways", "where does it fall short": a point of difference, not a place
+                r"(?!.*\b(?:part ways|part company|differ|differs|diverge|diverges|disagree|disagrees|clash|clashes|"
+                r"overlap|overlaps|fall short|falls short|fell short|go wrong|goes wrong|went wrong|fit in|fits in|"
+                r"come in|comes in|draw the line)\b)"
                 r"|\bin which (city|country|town|place)\b"
                 r"|^which (city|town|place)\b|\blocated\b|\bheadquartered\b"
                 r"|\b(?:in|at) (?:what|which) (?:location|place|venue|site|region|part of)\b|\bwhat location\b"
@@ -1568,22 +1572,24 @@ class Composer:
             out = [n for n in kept if n]
         return out
 
-    def evidence(self, scored: list[Scored], question: str = "") -> float:
+    def evidence(self, scored: list[Scored], question: str = "", context: str = "") -> float:
         """The evidence strength behind an answer: semantic fit plus lexical coverage of the best sentence, and
         0.25 more when it is the bibliography card of a work the question names by author and year ("the Baev
         2014 chapter": MiniLM barely relates such a question to the entry's wording), or by author alone in a
         question about the entry when the bibliography has one work of that name ("In which journal did Allison
-        publish?")."""
+        publish?"). `context`: a follow-up's conversation, which may be what names the work ("What was that piece
+        called?" after a reply citing Lacroix)."""
         if not scored:
             return -1.0
         best = scored[0]
         strength = best.semantic + 0.35 * best.overlap
         entry = self.handle.entries.get(best.cand.passage.source_key or "")
-        named = entry is not None and fold_name(entry.family.lower()) in fold_name(question.lower())
+        naming = f"{question} {context}"
+        named = entry is not None and fold_name(entry.family.lower()) in fold_name(naming.lower())
         if best.cand.passage.kind == "source_card" and named and entry:
             # by author and year, or by author alone when a bibliographic question names the only work of that name
             only = sum(e.family == entry.family for e in self.handle.entries.values()) == 1
-            if str(entry.year) in question or (only and question_type(question).bibliographic):
+            if str(entry.year) in naming or (only and question_type(question).bibliographic):
                 strength += 0.25
         if best.cand.passage.id in self.named_part(question) and (best.overlap > 0 or not _asked_words(question)):
             strength += 0.15  # the part of the article the question names, sharing a word with it ("which

@@ -201,6 +201,24 @@ def quoted_phrases(question: str) -> list[str]:
     return [ph for ph in phrases if len(ph.split()) >= 2]
 
 
+def with_parts(
+    ranked: list[ScoredPassage], parts: list[list[ScoredPassage]], depth: int, per_part: int = 2
+) -> tuple[list[ScoredPassage], int]:
+    """A compound question's ranking with each part's own best passages (`per_part` each) read after the whole's
+    first `depth`, and the depth grown by as many: a part's words drown in the whole question's vector."""
+    held = {sp.passage.id for sp in ranked[:depth]}
+    extra = []
+    for ranking in parts:
+        for sp in ranking[:per_part]:
+            if sp.passage.id not in held:
+                held.add(sp.passage.id)
+                extra.append(sp)
+    if not extra:
+        return ranked, depth
+    order = [*ranked[:depth], *extra, *(sp for sp in ranked[depth:] if sp.passage.id not in held)]
+    return [sp.model_copy(update={"rank": i}) for i, sp in enumerate(order)], depth + len(extra)
+
+
 def part_second(ranked: list[ScoredPassage], part: set[str]) -> list[ScoredPassage]:
     """The ranking with the passages of a part of the article the question names ("the paper's last paragraph")
     second, after the best passage (unchanged when that is one of them)."""

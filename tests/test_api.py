@@ -120,6 +120,15 @@ def test_a_compound_question_gets_a_sentence_for_each_part(assistant):
     assert "the project has not achieved functionality" in quotes
 
 
+def test_a_likeness_and_a_difference_are_both_quoted(assistant):
+    """ "where do they part ways" asks for a difference, not a place; each part's own passages are read."""
+    answer = assistant.ask("How are NATO and the CSTO alike, and where do they part ways?")
+    quotes = " ".join(c.quote for c in answer.citations)
+    assert not answer.refused
+    assert "share a few common variables" in quotes
+    assert "exchanged for security, sovereignty" in quotes
+
+
 def test_an_unnamed_second_part_is_read_in_the_quoted_passages(assistant):
     """ "..., and how far along is it?" names nothing: its sentence comes from the passages already quoted, not
     from any sentence that says "far" ("Scholars have gone as far to say ...")."""

@@ -601,6 +601,10 @@ def test_an_elliptical_follow_up_asks_the_last_question_of_another_thing():
     assert switched_question("and Kazakhstan?", [], names) == ""  # nothing to go back to
     two = [{"role": "user", "content": "Did Belarus and Armenia agree?"}]
     assert switched_question("and Kazakhstan?", two, names) == ""  # which of the two would it replace?
+    countries = frozenset({"Belarus", "Kazakhstan", "Armenia"})
+    assert switched_question("and Kazakhstan?", history, names, countries) == "What does Kazakhstan think of the CSTO?"
+    adjective = [{"role": "user", "content": "Which member can buy Russian weapons with its own money?"}]
+    assert switched_question("What about Belarus?", adjective, names, countries) == ""  # a state for no adjective
 
 
 def test_two_letter_initials_name_a_state_only_in_capitals():
@@ -859,3 +863,40 @@ def test_a_form_asked_for_the_answer_names_no_part_of_the_article():
 def test_who_is_it_after_a_premise_asks_no_role():
     assert not question_type("Who is it and what's the claim?").who_is
     assert question_type("Who is the CSTO's secretary general?").who_is
+
+
+def test_a_turn_is_split_into_the_questions_it_asks():
+    from rag.api import sub_questions
+
+    assert sub_questions("How does the author split the alliance, and what follows from that split for the CSTO?") == [
+        "How does the author split the alliance",
+        "What follows from that split for the CSTO?",
+    ]
+    assert sub_questions("Why do scholars dismiss the CSTO? Give the main quotes and the case usually cited.") == [
+        "Why do scholars dismiss the CSTO?",
+        "Give the main quotes and the case usually cited.",
+    ]
+    assert sub_questions("What do Armenia and Belarus want?") == ["What do Armenia and Belarus want?"]
+
+
+def test_each_part_of_a_compound_question_brings_its_best_passages_after_the_whole_ones():
+    from rag.retrieve import with_parts
+    from rag.types import ScoredPassage
+
+    def ranking(*ids: str) -> list[ScoredPassage]:
+        return [
+            ScoredPassage(passage=Passage(id=i, kind="article", text=i, section="S", paragraph=1), score=1.0, rank=r)
+            for r, i in enumerate(ids)
+        ]
+
+    whole = ranking("a", "b", "c", "d", "e")
+    out, depth = with_parts(whole, [ranking("b", "x", "y"), ranking("z", "a")], depth=3)
+    assert [sp.passage.id for sp in out] == ["a", "b", "c", "x", "z", "d", "e"]
+    assert depth == 5 and [sp.rank for sp in out] == list(range(7))
+    assert with_parts(whole, [ranking("a", "b")], depth=3) == (whole, 3)
+
+
+def test_a_point_of_difference_is_no_place():
+    assert not question_type("How are NATO and the CSTO alike, and where do they part ways?").where
+    assert not question_type("Where does the alliance fall short?").where
+    assert question_type("Where did the Rubezh drills take place?").where
