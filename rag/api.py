@@ -194,6 +194,31 @@ def sub_questions(question: str, least: int = 2) -> list[str]:
     return parts if len(parts) > 1 else [question]
 
 
+# the tail of a question after a colon or a spaced dash ("Give me an overview of its operations — terrorism, drugs,
+# borders and cyber"), and "both X and Y": the facets a picture is asked along
+_FACET_TAIL = re.compile(r"(?::|\s[—–-]\s)\s*(?P<tail>[^:—–?]+?)[\s?.!]*$")
+_BOTH = re.compile(r"\bboth (?P<a>[^,;:?]+?) and (?P<b>[^,;:?]+)")
+
+
+def facets(question: str, names: Callable[[str], list[str]]) -> list[str]:
+    """The facets a question enumerates, each with the names of what it is about ("Give me an overview of the
+    CSTO's operations — terrorism, drugs, borders and cyber" -> "terrorism", "drugs", ...; "Tell me about the CRRF:
+    what they are for, how they train" -> "what they are for CRRF", ...): each is searched on its own."""
+    out: list[str] = []
+    tail = _FACET_TAIL.search(question)
+    if tail:
+        items = re.split(r",\s*(?:and\s+|or\s+)?|;\s*|\s+(?:and|or)\s+", tail.group("tail"))
+        items = [re.sub(r"^(?:both|either)\s+", "", i.strip(), flags=re.I) for i in items if content_words(i)]
+        if len(items) >= 2:
+            about = " ".join(names(question[: tail.start()]))
+            out += [f"{i} {about}".strip() for i in items]
+    for both in _BOTH.finditer(question):
+        about = " ".join(names(question[: both.start()]))
+        items = [both.group(x).strip().rstrip(".!") for x in ("a", "b")]
+        out += [f"{i} {about}".strip() for i in items if content_words(i)]
+    return list(dict.fromkeys(out))
+
+
 _SWITCH = re.compile(
     r"^(?:and|but|so|ok(?:ay)?|now)?,?\s*(?:(?:what|how) about|what of|and for|same (?:question )?for|and)\s+"
     r"(?:for\s+)?(?:the\s+)?(?P<name>[^?,;]{2,60}?)\s*(?:then|instead|too)?\s*\??$",
@@ -305,9 +330,10 @@ class Assistant:
         final = final_question(q)
         qt = question_type(final)  # an explanation or a list may stand further down: two passages more are read
         depth = WIDE_DEPTH if (qt.reason or qt.listing) and query == q else DEPTH  # (a follow-up's stay on topic)
-        parts = sub_questions(q) if query == q else [q]
-        if len(parts) > 1:  # a compound question: each part's best passages are read too (its words drown in the
-            retrieved, depth = with_parts(retrieved, [self.retriever.retrieve(p) for p in parts], depth)  # whole's)
+        parts = [p for p in sub_questions(q) if p != q] + facets(q, self.composer.entities) if query == q else []
+        parts = [p for p in parts if not self._vague(p)]  # "how far along is it?" alone finds "as far as ..."
+        if parts:  # a compound question, or one enumerating facets: each part's best passages are read too (its
+            retrieved, depth = with_parts(retrieved, [self.retriever.retrieve(p) for p in parts], depth)  # words drown)
         retrieved = part_second(retrieved, self.composer.named_part(q))
         t2 = time.perf_counter()
         # a follow-up, or a premise then a question ("Critics say X. What's the case for them?"): its own words count
@@ -350,14 +376,16 @@ class Assistant:
         quoted = chosen if whole else self.composer.with_neighbours(scored, chosen, final, asked=q)
         # a compound question ("..., and is it up and running?", "Why X? Give the case usually cited."): the best
         # sentence for each part too (context only: the checks above were passed by the first choice)
-        asks = sub_questions(q)  # (a follow-up's too: "Which body instead? When did it come into force?")
-        asks = [] if whole else asks if len(asks) > 1 else [p for p in [second_part(final)] if p]
+        split = sub_questions(q)  # (a follow-up's too: "Which body instead? When did it come into force?")
+        asks = split if len(split) > 1 else [p for p in [second_part(final)] if p]
+        listed = [] if whole else facets(q, self.composer.entities)  # and each facet it enumerates
+        asks = [] if whole else [*asks, *listed]
         names = self.composer.entities(final)
         for part in asks:
             own = self.retriever.embed_query(part)  # read with the whole question, as a follow-up is
             pool = cands
-            if not names and len(content_words(part)) < 3:  # "how far along is it?" with no name to hold it: it is
-                held = {c.cand.passage.id for c in quoted}  # the quoted passages' subject
+            if not names and (self._vague(part) or (len(content_words(part)) < 3 and part not in listed)):
+                held = {c.cand.passage.id for c in quoted}  # "how far along is it?": the quoted passages' subject
                 pool = [c for c in pool if c.passage.id in held]
             also = self.composer.score(part, qvec, pool, focus=own, topic=names)
             if also and self.composer.evidence(also, part) >= self.settings.refusal_threshold:
@@ -390,6 +418,11 @@ class Assistant:
                 update={"text": render(part, question_type(answer.question).source), "citations": part}
             )
         yield answer
+
+    def _vague(self, part: str) -> bool:
+        """A part of a question too short to search on its own: it points back and names nothing ("how far along
+        is it", "how they train")."""
+        return bool(_REFERS_BACK.search(part)) and len(content_words(part)) < 3 and not self.composer.entities(part)
 
     def _topic_names(self, history: History) -> list[str]:
         """What a follow-up is about: the names of the previous question and those the last reply opened with."""

@@ -129,6 +129,17 @@ def test_a_likeness_and_a_difference_are_both_quoted(assistant):
     assert "exchanged for security, sovereignty" in quotes
 
 
+def test_each_enumerated_facet_brings_its_own_sentence(assistant):
+    """ "...: terrorism, narcotics, border crossings and cyberspace": each facet is searched and quoted."""
+    answer = assistant.ask(
+        "Sum up what the CSTO does about newer threats: terrorism, narcotics, border crossings and cyberspace."
+    )
+    quotes = " ".join(c.quote for c in answer.citations)
+    assert "360 tons of narcotics" in quotes
+    assert "PROXY fulfills that purpose" in quotes
+    assert "*Nelegal* combines" in quotes
+
+
 def test_an_unnamed_second_part_is_read_in_the_quoted_passages(assistant):
     """ "..., and how far along is it?" names nothing: its sentence comes from the passages already quoted, not
     from any sentence that says "far" ("Scholars have gone as far to say ...")."""

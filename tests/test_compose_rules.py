@@ -900,3 +900,28 @@ def test_a_point_of_difference_is_no_place():
     assert not question_type("How are NATO and the CSTO alike, and where do they part ways?").where
     assert not question_type("Where does the alliance fall short?").where
     assert question_type("Where did the Rubezh drills take place?").where
+
+
+def test_the_facets_a_question_enumerates_are_searched_each_with_its_names():
+    from rag.api import facets
+
+    def names(q):  # a small deterministic stand-in for the composer's name finder
+        return [w for w in ("Belarus", "Moscow") if w in q]
+
+    assert facets("Give me an overview of its operations — terrorism, drugs, borders and cyber.", names) == [
+        "terrorism",
+        "drugs",
+        "borders",
+        "cyber",
+    ]
+    assert facets("Everything on Belarus: its official line, its military dependence and its friction", names) == [
+        "its official line Belarus",
+        "its military dependence Belarus",
+        "its friction Belarus",
+    ]
+    assert facets("Summarise Belarus's view, both the legitimacy issue and its attitude.", names) == [
+        "the legitimacy issue Belarus",
+        "its attitude Belarus",
+    ]
+    assert facets("What does the Armenia–Azerbaijan rivalry reveal?", names) == []  # a joined pair, no facets
+    assert facets("What is the CSTO: an alliance?", names) == []  # one item is no enumeration
