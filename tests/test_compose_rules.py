@@ -810,6 +810,18 @@ def test_gap_between_quoted_sentences_of_a_paragraph_is_filled():
     assert [s.cand.text for s in alone] == [para[2].cand.text]
 
 
+def test_a_paragraph_mostly_quoted_is_quoted_whole_but_for_its_signposts():
+    para = _paragraph(
+        [f"Sentence {w} says something." for w in "ABCDEF"] + ["This paper will be structured as follows."]
+    )
+    whole = Composer._fill_gaps([para[0], para[1], para[5]], para)  # three of six readable sentences: half
+    assert {s.cand.text for s in whole} == {s.cand.text for s in para[:6]}  # the paper's plan stays out
+    two = Composer._fill_gaps([para[0], para[5]], para)  # two quoted sentences are no paragraph yet
+    assert len(two) == 2
+    long = _paragraph([f"Sentence {w} says something." for w in "ABCDEFGHIJ"])
+    assert len(Composer._fill_gaps([long[0], long[1], long[9]], long)) == 3  # three of ten: not mostly quoted
+
+
 def test_gap_holding_a_rhetorical_question_is_not_filled_unless_questions_are_asked():
     para = _paragraph(["It begins here.", "Why would anyone join?", "It ends here."])
     assert len(Composer._fill_gaps([para[0], para[2]], para)) == 2
