@@ -28,6 +28,14 @@ _ANAPHORA = re.compile(
     re.I,
 )
 
+# the author's own earlier work, cited in the article ("an earlier piece of her own", "does she cite herself")
+_OWN_WORK = re.compile(
+    r"\bown (?:\w+ )?(?:works?|pieces?|articles?|papers?|writings?|publications?|research|op-eds?|blog posts?)\b|"
+    r"\b(?:works?|pieces?|articles?|papers?|writings?|publications?) (?:of|by) (?:her|his|their) own\b|"
+    r"\bcit(?:e|es|ed|ing) (?:herself|himself|themselves)\b|\bself-cit",
+    re.I,
+)
+
 _REFERS_BACK = re.compile(
     r"\b(?:it|its|they|them|their|he|she|his|her|these|those|that|this|the same|else)\b|,? though\s*\??\s*$", re.I
 )
@@ -324,16 +332,20 @@ class Assistant:
         t0: float,
     ) -> Answer:
         """The answer to `q` (the user's `asked`, cleaned) retrieved with `query` (`q` or a follow-up's reading)."""
-        qvec = self.retriever.embed_query(query)
+        # "an earlier piece of her own": the article's author is the cited work's author
+        author = f" {self.composer.author.title()}" if _OWN_WORK.search(q) and self.composer.author else ""
+        search = query + author
+        qvec = self.retriever.embed_query(search)
         t1 = time.perf_counter()
-        retrieved = self.retriever.retrieve(query, vector=qvec)
+        retrieved = self.retriever.retrieve(search, vector=qvec)
         final = final_question(q)
         qt = question_type(final)  # an explanation or a list may stand further down: two passages more are read
         depth = WIDE_DEPTH if (qt.reason or qt.listing) and query == q else DEPTH  # (a follow-up's stay on topic)
         parts = [p for p in sub_questions(q) if p != q] + facets(q, self.composer.entities) if query == q else []
         parts = [p for p in parts if not self._vague(p)]  # "how far along is it?" alone finds "as far as ..."
         if parts:  # a compound question, or one enumerating facets: each part's best passages are read too (its
-            retrieved, depth = with_parts(retrieved, [self.retriever.retrieve(p) for p in parts], depth)  # words drown)
+            rankings = [self.retriever.retrieve(p + author) for p in parts]  # words drown in the whole question's)
+            retrieved, depth = with_parts(retrieved, rankings, depth)
         retrieved = part_second(retrieved, self.composer.named_part(q))
         t2 = time.perf_counter()
         # a follow-up, or a premise then a question ("Critics say X. What's the case for them?"): its own words count
@@ -345,7 +357,7 @@ class Assistant:
         topic = (new or self._topic_names(history)) if query != q else None
         cands = self.composer.candidates(retrieved, depth)  # read once: a compound question's parts reuse them
         scored = self.composer.score(q if focus is not None else query, qvec, cands, focus=focus, topic=topic)
-        strength = self.composer.evidence(scored, q, context=query if query != q else "")
+        strength = self.composer.evidence(scored, q, context=search if search != q else "")
         shown = retrieved[: top_k or self.settings.top_k]
         timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000}
         # a cited person's work asked about as a whole ("What are Shakhanova's main claims?"): every sentence citing it

@@ -1167,7 +1167,8 @@ class Composer:
                 native, english = m.group(1).strip(), m.group(2).strip()
                 self.glosses.setdefault(native.lower(), []).append(english)
                 self.glosses.setdefault(english.lower(), []).append(native)
-        self.known_names = {n for n in counts if " " not in n}
+        italic = {m.group(1).lower() for p in article for m in re.finditer(r"\*([A-Z][\w\-]+)\*", p.text)}
+        self.known_names = {n for n in counts if " " not in n} | italic  # "*Kanal*": a name the article uses too
         # the long names it defines acronyms for, "Shanghai Cooperation Organization (SCO)": found in lower case too
         self.long_names = sorted(acronyms([p.text for p in article]).values(), key=len, reverse=True)
         # names the article also gives in their own language, "... (CSTO) or *Organizacija ...* (ODKB)"

@@ -140,6 +140,22 @@ def test_each_enumerated_facet_brings_its_own_sentence(assistant):
     assert "*Nelegal* combines" in quotes
 
 
+def test_the_authors_own_earlier_piece_is_found_by_her_name(assistant):
+    """ "a piece of her own": the article's author is the cited work's author (Lacroix 2016)."""
+    answer = assistant.ask("Which of the references is a piece of her own, and what is its title?")
+    assert not answer.refused
+    assert "The Dollars and Sense of Canada Is Back" in " ".join(c.quote for c in answer.citations)
+
+
+def test_two_operations_the_article_names_only_in_italics_are_compared(assistant):
+    """*Kanal* and *Nelegal* are printed in italics only: names the article uses, so a sentence about one of the
+    two may answer a question comparing them."""
+    answer = assistant.ask("How do Kanal and Nelegal differ in their partners?")
+    quotes = " ".join(c.quote for c in answer.citations)
+    assert not answer.refused
+    assert "Kanal" in quotes and "Nelegal" in quotes
+
+
 def test_an_unnamed_second_part_is_read_in_the_quoted_passages(assistant):
     """ "..., and how far along is it?" names nothing: its sentence comes from the passages already quoted, not
     from any sentence that says "far" ("Scholars have gone as far to say ...")."""

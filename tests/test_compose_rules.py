@@ -937,3 +937,12 @@ def test_the_facets_a_question_enumerates_are_searched_each_with_its_names():
     ]
     assert facets("What does the Armenia–Azerbaijan rivalry reveal?", names) == []  # a joined pair, no facets
     assert facets("What is the CSTO: an alliance?", names) == []  # one item is no enumeration
+
+
+def test_the_authors_own_work_is_recognised():
+    from rag.api import _OWN_WORK
+
+    assert _OWN_WORK.search("The author cites an earlier piece of her own. What is it called?")
+    assert _OWN_WORK.search("Does Lacroix cite herself anywhere?")
+    assert _OWN_WORK.search("Which of her own articles is in the bibliography?")
+    assert not _OWN_WORK.search("Does Belarus have its own army?")
