@@ -635,7 +635,10 @@ _PER_THE_PAPER = re.compile(
     r"\b(?:according to|per|in the view of|as (?:stated|described|argued|presented|set out) (?:in|by)) "
     r"(?:the|this) (?:article|paper|author|text|piece)\b|"
     r"\b(?:does|did) (?:the|this) (?:article|paper|author|text) (?:say|argue|claim|state|suggest|think|see)\b|"
-    r"\bas (?:the|this) (?:paper|article|author) (?:presents?|describes?|puts?|sees?|frames?) (?:them|it|this|that)\b",
+    r"\bas (?:the|this) (?:paper|article|author) (?:presents?|describes?|puts?|sees?|frames?) (?:them|it|this|that)\b|"
+    # "the author's reasons", "Lacroix's verdict": what the paper argues, not how it is built
+    r"\b(?:the author|the writer|lacroix)(?:'s|’s) (?!(?:own )?(?:plan|structure|outline|roadmap|sections?|job|work|"
+    r"affiliation|university|background|name|key ?words)\b)",
     re.I,
 )
 _CONSEQUENCE = re.compile(r"(?:Therefore|Thus|As a result|Consequently|Hence)\b")
@@ -1703,6 +1706,9 @@ class Composer:
         pool = [same[j] for j in order if 0 <= j < len(same) and same[j].score >= top.score - gap]
         if not _QUESTIONS_ASKED.search(question):  # the article's own questions are no context for an answer
             pool = [s for s in pool if not _asks(s.cand.text)]
+        plan_ok = _ABOUT_THE_PAPER.search(_PER_THE_PAPER.sub(" ", asked or question)) is not None
+        if not plan_ok:  # nor is its plan ("Following this, ... will be identified"), unless the paper is asked about
+            pool = [s for s in pool if not _SIGNPOST.search(s.cand.text)]
         if explain:  # a reason argued in another paragraph, nearly as close, competes
             home = top.cand.passage.id
             elsewhere = _BROAD_ELSEWHERE if broad else _ELSEWHERE_GAP  # a picture spans paragraphs
@@ -1725,23 +1731,29 @@ class Composer:
                 other = next((x for x in own[k + 1 : k + 3] if _PAIR_CLOSES.match(x.cand.text)), None)
                 if other is not None and not self._redundant(other, out):
                     out.append(other)
-        out = self._fill_gaps(out, scored, asks_ok=bool(_QUESTIONS_ASKED.search(question)))
+        out = self._fill_gaps(out, scored, asks_ok=bool(_QUESTIONS_ASKED.search(question)), plan_ok=plan_ok)
         out.sort(key=_article_order)
         return out
 
     @staticmethod
-    def _fill_gaps(out: list[Scored], scored: list[Scored], asks_ok: bool = False) -> list[Scored]:
+    def _fill_gaps(
+        out: list[Scored], scored: list[Scored], asks_ok: bool = False, plan_ok: bool = False
+    ) -> list[Scored]:
         """Two quoted sentences of one paragraph with at most _GAP sentences between them: the ones between come
         too, so the answer reads as the paragraph's argument and not as its skipped steps. A paragraph already
-        mostly quoted (three sentences or more, at least _MOSTLY of it) is quoted whole, but for the article's own
-        questions and its signposts of the paper's plan."""
+        mostly quoted (three sentences or more, at least _MOSTLY of it) is quoted whole. Neither brings the article's
+        own questions (unless `asks_ok`) or its signposts of the paper's plan (unless `plan_ok`)."""
         added: list[Scored] = []
         for pid in dict.fromkeys(s.cand.passage.id for s in out):
             mine = [s for s in out if s.cand.passage.id == pid]
             if len(mine) < 2:
                 continue
             same, _ = _paragraph_of(mine[0], scored)
-            readable = [s for s in same if (asks_ok or not _asks(s.cand.text)) and not _SIGNPOST.search(s.cand.text)]
+            readable = [
+                s
+                for s in same
+                if (asks_ok or not _asks(s.cand.text)) and (plan_ok or not _SIGNPOST.search(s.cand.text))
+            ]
             if len(mine) >= 3 and len(mine) >= _MOSTLY * len(readable):
                 added += [s for s in readable if all(s is not m for m in mine)]
                 continue
@@ -1749,7 +1761,7 @@ class Composer:
             for a, b in zip(at, at[1:], strict=False):
                 between = same[a + 1 : b]
                 if 0 < len(between) <= _GAP and (asks_ok or not any(_asks(s.cand.text) for s in between)):
-                    added += between
+                    added += [s for s in between if plan_ok or not _SIGNPOST.search(s.cand.text)]
         return [*out, *added]
 
     def add_one(self, quoted: list[Scored], scored: list[Scored], best: int = 3) -> list[Scored]:

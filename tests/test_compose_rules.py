@@ -946,3 +946,21 @@ def test_the_authors_own_work_is_recognised():
     assert _OWN_WORK.search("Does Lacroix cite herself anywhere?")
     assert _OWN_WORK.search("Which of her own articles is in the bibliography?")
     assert not _OWN_WORK.search("Does Belarus have its own army?")
+
+
+def test_the_papers_plan_fills_no_gap_unless_the_paper_is_asked_about():
+    para = _paragraph(["It begins here.", "Following this, the operations will be identified.", "It ends here."])
+    assert len(Composer._fill_gaps([para[0], para[2]], para)) == 2
+    assert len(Composer._fill_gaps([para[0], para[2]], para, plan_ok=True)) == 3
+
+
+def test_the_authors_reasons_are_the_argument_not_the_papers_plan():
+    from rag.compose import _ABOUT_THE_PAPER, _PER_THE_PAPER
+
+    def about_paper(q: str) -> bool:
+        return _ABOUT_THE_PAPER.search(_PER_THE_PAPER.sub(" ", q)) is not None
+
+    assert not about_paper("Why do countries stay? Walk me through the author's reasons.")
+    assert not about_paper("Is the CSTO only Moscow's tool, in Lacroix's view?")
+    assert about_paper("What is the author's affiliation?")
+    assert about_paper("How is the paper structured?")
