@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -125,6 +126,7 @@ class HybridRetriever:
         self.folded = {pid: _fold_words(p.text) for pid, p in handle.passages.items()}  # for quoted phrases
         found = [(p, aliases(p.text)) for p in handle.passages.values() if p.kind == "article"]
         self.aliases = [(p, names) for p, names in found if names]  # passages naming a thing in its own language
+        self._embed = functools.lru_cache(maxsize=512)(self._embed_uncached)
         self.fusion = QueryFusionRetriever(
             [self.dense, self.bm25, self.sentences, structure_retriever(handle), bibliography_retriever(handle)],
             mode=FUSION_MODES.RECIPROCAL_RANK,
@@ -135,12 +137,19 @@ class HybridRetriever:
         )
 
     def embed_query(self, text: str) -> np.ndarray:
-        """The normalised query vector; a question naming the CSTO is blended with its "the alliance" reading."""
+        """The normalised query vector (read-only; the last 512 texts are remembered: a compound question's parts
+        and a conversation's readings embed the same words twice); a question naming the CSTO is blended with its
+        "the alliance" reading."""
+        return self._embed(text)
+
+    def _embed_uncached(self, text: str) -> np.ndarray:
         queries = [expand(text, self.acronyms)]
         if _SUBJECT.search(text):  # "the CSTO's drills" is also read as "the alliance's drills"
             queries.append(expand(_SUBJECT.sub(_SUBJECT_NAME, text), self.acronyms))
         vec = np.asarray(self.embedder.get_agg_embedding_from_queries(queries, agg_fn=_blend), dtype=np.float32)
-        return vec / np.linalg.norm(vec)
+        vec = vec / np.linalg.norm(vec)
+        vec.setflags(write=False)
+        return vec
 
     def retrieve(self, text: str, vector: np.ndarray | None = None, k: int | None = None) -> list[ScoredPassage]:
         """Fused ranking of passages for a query (the vector is computed when not given)."""
