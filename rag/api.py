@@ -303,9 +303,8 @@ class Assistant:
         t0 = time.perf_counter()
         asked = validate_question(question, self.settings.max_question_chars)
         q = core_question(asked)
-        q = (
-            switched_question(q, history, self.composer.entities, self.composer.countries) or q
-        )  # "And Kazakhstan?": the last question again
+        # "And Kazakhstan?": the last question again, asked of another thing of the same kind
+        q = switched_question(q, history, self.composer.entities, self.composer.countries) or q
         turns, skip = self.settings.history_turns, self.composer.ubiquitous
         query = retrieval_query(q, history, turns, skip)
         if query == q and turns and user_turns(history):
