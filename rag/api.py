@@ -340,7 +340,9 @@ class Assistant:
         final = final_question(q)
         qt = question_type(final)  # an explanation or a list may stand further down: two passages more are read
         depth = WIDE_DEPTH if (qt.reason or qt.listing) and query == q else DEPTH  # (a follow-up's stay on topic)
-        parts = [p for p in sub_questions(q) if p != q] + facets(q, self.composer.entities) if query == q else []
+        split = sub_questions(q)  # what the turn asks, part by part, and the facets it enumerates (read once)
+        listed = facets(q, self.composer.entities)
+        parts = [p for p in split if p != q] + listed if query == q else []
         parts = [p for p in parts if not self._vague(p)]  # "how far along is it?" alone finds "as far as ..."
         if parts:  # a compound question, or one enumerating facets: each part's best passages are read too (its
             rankings = [self.retriever.retrieve(p + author) for p in parts]  # words drown in the whole question's)
@@ -368,8 +370,8 @@ class Assistant:
         entry_asked = question_type(q).bibliographic and not question_type(final).bibliographic
         checked = q if entry_asked else final
         unmet = "" if whole else self.composer.unmet(checked, chosen)
-        split = sub_questions(checked, least=1) if unmet else []
-        if len(split) > 1 and not any(self.composer.unmet(p, chosen) for p in split):
+        each = sub_questions(checked, least=1) if unmet else []
+        if len(each) > 1 and not any(self.composer.unmet(p, chosen) for p in each):
             unmet = ""  # "How much has it seized, and who watches over it?": each question's own words are checked
         if (strength < self.settings.refusal_threshold and not whole) or unmet:
             timings["compose"] = (time.perf_counter() - t2) * 1000
@@ -387,9 +389,8 @@ class Assistant:
         quoted = chosen if whole else self.composer.with_neighbours(scored, chosen, final, asked=q)
         # a compound question ("..., and is it up and running?", "Why X? Give the case usually cited."): the best
         # sentence for each part too (context only: the checks above were passed by the first choice)
-        split = sub_questions(q)  # (a follow-up's too: "Which body instead? When did it come into force?")
+        # (a follow-up's parts too: "Which body instead? When did it come into force?"), and each facet it enumerates
         asks = split if len(split) > 1 else [p for p in [second_part(final)] if p]
-        listed = [] if whole else facets(q, self.composer.entities)  # and each facet it enumerates
         asks = [] if whole else [*asks, *listed]
         names = self.composer.entities(final)
         for part in asks:

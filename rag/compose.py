@@ -641,6 +641,14 @@ _PER_THE_PAPER = re.compile(
     r"affiliation|university|background|name|key ?words)\b)",
     re.I,
 )
+
+
+def _about_the_paper(question: str) -> bool:
+    """Whether a question asks about the paper itself (its plan, sections, author, key words), not only cites it
+    ("according to the article", "the author's reasons")."""
+    return _ABOUT_THE_PAPER.search(_PER_THE_PAPER.sub(" ", question)) is not None
+
+
 _CONSEQUENCE = re.compile(r"(?:Therefore|Thus|As a result|Consequently|Hence)\b")
 # ... or says so after its subject: "Member states consequently face the need to reexamine their defense policies"
 _CONSEQUENCE_MID = re.compile(r"(?:[\w'’\-]+ ){1,3}(?:consequently|therefore|thus|accordingly|hence)\b")
@@ -1296,7 +1304,7 @@ class Composer:
         native = alias_asked(question, self.aliases)
         naming = _NAME_ASKED.search(question.lower()) is not None
         person = _PERSON_ASKED.search(question) is not None
-        about_paper = _ABOUT_THE_PAPER.search(_PER_THE_PAPER.sub(" ", question)) is not None
+        about_paper = _about_the_paper(question)
         verdict = bool(named_part) and _VERDICT_ASKED.search(question) is not None
         out = []
         for c in cands:
@@ -1706,7 +1714,7 @@ class Composer:
         pool = [same[j] for j in order if 0 <= j < len(same) and same[j].score >= top.score - gap]
         if not _QUESTIONS_ASKED.search(question):  # the article's own questions are no context for an answer
             pool = [s for s in pool if not _asks(s.cand.text)]
-        plan_ok = _ABOUT_THE_PAPER.search(_PER_THE_PAPER.sub(" ", asked or question)) is not None
+        plan_ok = _about_the_paper(asked or question)
         if not plan_ok:  # nor is its plan ("Following this, ... will be identified"), unless the paper is asked about
             pool = [s for s in pool if not _SIGNPOST.search(s.cand.text)]
         if explain:  # a reason argued in another paragraph, nearly as close, competes
