@@ -311,8 +311,8 @@ class Assistant:
             # a question asked in a conversation without pointing back may still lean on it ("What's the case people
             # usually point to?" after "Why do people say the CSTO is useless in a crisis?"): read it with the
             # conversation too, and answer with that reading when it passes and its evidence is stronger
-            alone = self._answer(asked, q, query, history, "extractive", top_k, t0)
             forced = retrieval_query(q, history, turns, skip, force=True)
+            alone = self._answer(asked, q, query, history, "extractive", top_k, t0, later=[forced])
             again = self._answer(asked, q, forced, history, "extractive", top_k, t0)
             if not again.refused and (alone.refused or again.evidence_strength > alone.evidence_strength):
                 query, alone = forced, again
@@ -329,28 +329,41 @@ class Assistant:
         generator: str | None,
         top_k: int | None,
         t0: float,
+        later: Sequence[str] = (),
     ) -> Answer:
-        """The answer to `q` (the user's `asked`, cleaned) retrieved with `query` (`q` or a follow-up's reading)."""
+        """The answer to `q` (the user's `asked`, cleaned) retrieved with `query` (`q` or a follow-up's reading);
+        `later`: other readings this turn will search next (embedded in the same batch)."""
         # "an earlier piece of her own": the article's author is the cited work's author
         author = f" {self.composer.author.title()}" if _OWN_WORK.search(q) and self.composer.author else ""
         search = query + author
-        qvec = self.retriever.embed_query(search)
-        t1 = time.perf_counter()
-        retrieved = self.retriever.retrieve(search, vector=qvec)
         final = final_question(q)
-        qt = question_type(final)  # an explanation or a list may stand further down: two passages more are read
-        depth = WIDE_DEPTH if (qt.reason or qt.listing) and query == q else DEPTH  # (a follow-up's stay on topic)
         split = sub_questions(q)  # what the turn asks, part by part, and the facets it enumerates (read once)
         listed = facets(q, self.composer.entities)
         parts = [p for p in split if p != q] + listed if query == q else []
         parts = [p for p in parts if not self._vague(p)]  # "how far along is it?" alone finds "as far as ..."
+        # a follow-up, or a premise then a question ("Critics say X. What's the case for them?"): its own words count
+        own_words = (q if query != q else final) if query != q or final != q else None
+        # a compound question ("..., and is it up and running?", "Why X? Give the case usually cited."): each part
+        # brings its best sentence too (a follow-up's parts too: "Which body instead? When did it come into force?"),
+        # and so does each facet it enumerates
+        asks = [*(split if len(split) > 1 else [p for p in [second_part(final)] if p]), *listed]
+        # every text this turn reads, embedded in one batch
+        searched = [p + author for p in parts]
+        vectors = self.retriever.embed_queries(
+            [search, *searched, *([own_words] if own_words else []), *asks] + [t + author for t in later]
+        )
+        qvec = vectors[0]
+        t1 = time.perf_counter()
+        retrieved = self.retriever.retrieve(search, vector=qvec)
+        qt = question_type(final)  # an explanation or a list may stand further down: two passages more are read
+        depth = WIDE_DEPTH if (qt.reason or qt.listing) and query == q else DEPTH  # (a follow-up's stay on topic)
         if parts:  # a compound question, or one enumerating facets: each part's best passages are read too (its
-            rankings = [self.retriever.retrieve(p + author) for p in parts]  # words drown in the whole question's)
+            part_vectors = vectors[1 : 1 + len(searched)]  # words drown in the whole question's)
+            rankings = [self.retriever.retrieve(p, vector=v) for p, v in zip(searched, part_vectors, strict=True)]
             retrieved, depth = with_parts(retrieved, rankings, depth)
         retrieved = part_second(retrieved, self.composer.named_part(q))
         t2 = time.perf_counter()
-        # a follow-up, or a premise then a question ("Critics say X. What's the case for them?"): its own words count
-        focus = self.retriever.embed_query(q if query != q else final) if query != q or final != q else None
+        focus = self.retriever.embed_query(own_words) if own_words else None
         # a follow-up naming a new thing without a pronoun for the old one ("And the Air Bridge one?") is about it;
         # one that points back ("do they ever clash with Moscow?") is about what the conversation was about
         named_here = [e for e in self.composer.entities(q) if e.lower() not in self.composer.ubiquitous]
@@ -387,13 +400,9 @@ class Assistant:
                 checks_failed=unmet,
             )
         quoted = chosen if whole else self.composer.with_neighbours(scored, chosen, final, asked=q)
-        # a compound question ("..., and is it up and running?", "Why X? Give the case usually cited."): the best
-        # sentence for each part too (context only: the checks above were passed by the first choice)
-        # (a follow-up's parts too: "Which body instead? When did it come into force?"), and each facet it enumerates
-        asks = split if len(split) > 1 else [p for p in [second_part(final)] if p]
-        asks = [] if whole else [*asks, *listed]
+        # each part's and facet's best sentence (context only: the checks above were passed by the first choice)
         names = self.composer.entities(final)
-        for part in asks:
+        for part in [] if whole else asks:
             own = self.retriever.embed_query(part)  # read with the whole question, as a follow-up is
             pool = cands
             if not names and (self._vague(part) or (len(content_words(part)) < 3 and part not in listed)):

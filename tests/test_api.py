@@ -49,6 +49,20 @@ def test_question_naming_the_csto_finds_a_sentence_that_says_the_alliance(assist
     assert float(blended @ sentence) > float(plain @ sentence) + 0.05
 
 
+def test_query_vectors_embedded_in_one_batch_equal_those_embedded_one_by_one(assistant):
+    """A turn's texts (the question, its parts, a follow-up's reading) are embedded in one forward pass by the real
+    model; each vector is the one a lone query gets, read-only, and remembered (the same object comes back)."""
+    from rag.retrieve import HybridRetriever
+
+    texts = ["How much heroin has Operation Kanal seized", "which outside body watches over the CSTO", "Tashkent 1992"]
+    fresh = HybridRetriever(assistant.handle, assistant.retriever.embedder, 5)
+    batch = fresh.embed_queries(texts)
+    for text, vec in zip(texts, batch, strict=True):
+        alone = HybridRetriever(assistant.handle, assistant.retriever.embedder, 5).embed_query(text)
+        assert np.allclose(vec, alone, atol=1e-5) and abs(float(vec @ vec) - 1) < 1e-5
+        assert not vec.flags.writeable and fresh.embed_query(text) is vec
+
+
 @pytest.mark.parametrize(
     "question", ["What is the CSTO called in Russian?", "whats the russian abbreviation for the csto"]
 )
