@@ -690,6 +690,9 @@ _SLOT_WORDS = frozenset(
         "figur",
         "set",
         "get",
+        "go",  # a light verb: "go after recruiters" is about the recruiters
+        "went",
+        "gone",
         "take",
         "took",
         "put",
@@ -790,13 +793,19 @@ _SAME_EVENT = [
     "unrest turmoil upheaval uprising riot riots crisis",
     "intercept intercepted seize seized confiscate confiscated",
     "expose exposed reveal revealed uncover uncovered detect detected discover discovered",
-    "spend spent expenditure spending fund funding pay paid cost contribute contributed contribution",
+    "spend spent expenditure spending fund funding pay paid cost contribute contributed contribution money budget",
     "help helped assist assistance aid intervention support",
     "offence offences offense crime crimes criminal",
     "drug drugs narcotic narcotics",
     "gear equipment weapons arms hardware kit materiel",
     "give gave given hand handed provide provided supply supplied deliver delivered transfer transferred donate",
-    "promise promised pledge pledged agree agreed agreement",
+    "promise promised pledge pledged agree agreed agreement approve approved okay okayed endorse endorsed",
+    "exchange exchanged swap swapped swapping trade traded share sharing",
+    "center centre hub",
+    "crisis crises emergency emergencies",
+    "exercise exercises drill drills practise practised practice train training manoeuvre manoeuvres",
+    "fly flying flew flight flights air airborne aircraft aerial",
+    "soldier soldiers troop troops servicemen personnel",
     "headquarters headquartered based seat host hosts hosted",
     "belong belongs belonged member members membership",
     "start started begin began launch launched initiate initiated initiative commence commenced",
@@ -839,19 +848,23 @@ _CAPITALS = {
     "kabul": "Afghanistan",
     "tehran": "Iran",
     "islamabad": "Pakistan",
-    "brussels": "NATO|European Union|EU",
+    "brussels": "NATO;European Union|EU",  # the seat of two bodies (";" parts them)
 }
 _ALIASES: dict[str, str] = {}
-for _capital, _states in _CAPITALS.items():
-    _ALIASES[_capital] = _states
-    for _state in _states.split("|"):
-        _ALIASES[_state.lower()] = (_ALIASES.get(_state.lower(), "") + "|" + _capital.title()).strip("|")
+for _capital, _held in _CAPITALS.items():
+    _ALIASES[_capital] = _held.replace(";", "|")
+    for _body in _held.split(";"):
+        for _name in _body.split("|"):  # a state's other names ("America" is "US") and its capital
+            _others = [*_ALIASES.get(_name.lower(), "").split("|"), *_body.split("|"), _capital.title()]
+            _ALIASES[_name.lower()] = "|".join(o for o in dict.fromkeys(_others) if o and o != _name)
 
 
 # prepositions relate the act to its things; they are not the act ("start operation Mercenary against terrorists")
 _PREPOSITIONS = frozenset(
     [
         "against",
+        "after",
+        "befor",
         "alongsid",
         "among",
         "amongst",

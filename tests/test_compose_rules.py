@@ -190,6 +190,23 @@ def test_capitals_stand_for_their_states():
     moscow = "It is easier for Moscow to navigate distinct foreign policy concerns"
     assert _named_in("Russia", moscow.lower(), moscow)
     assert not _named_in("Washington", "we asked us".lower(), "we asked us")  # "us" the pronoun is not the US
+    assert _named_in("America", text.lower(), text) and _named_in("USA", text.lower(), text)  # a state's other names
+    eu = "the European Union signed"
+    assert not _named_in("NATO", eu.lower(), eu)  # two bodies seated in one city are not one another
+
+
+def test_an_act_said_in_other_words_passes_the_slot_checks(assistant):
+    """Everyday words for the article's ("a crisis hub" for "a Crisis Response Center", "okay" for "agreed", "swap"
+    for "exchange", "a drill of military aircraft" for "a training operation" of "transport assets", "go after"
+    asking about what is gone after): the dated sentence is about the act; "America" is the US."""
+    hub = assistant.ask("What year did the members okay swapping intelligence through a crisis hub?")
+    assert not hub.refused and "2016" in hub.text
+    drill = assistant.ask(
+        "In which year did Armenia, Belarus, Kazakhstan and Russia hold a joint drill of their aircraft?"
+    )
+    assert not drill.refused and "2018" in drill.citations[0].quote
+    share = assistant.ask("What share of the NATO budget did America cover in 2017?")
+    assert not share.refused and "51.1%" in share.text
 
 
 def test_this_and_that_mark_a_follow_up():
