@@ -326,7 +326,7 @@ def question_type(q: str) -> QuestionType:
     return QuestionType(
         when=bool(
             re.search(
-                r"(?:^|[,;:] |\band )when\b|\b(?:what|which|in what) year\b|\b(?:what|which|on what) date\b|"
+                r"(?:^|[,;:] |\band )when\b|\b(?:what|which|in what) years?\b|\b(?:what|which|on what) dates?\b|"
                 r"\bwhat(?:'s|’s| is| was| were) the (?:\w+ )?(?:date|year)\b",
                 ql,
             )
@@ -1441,14 +1441,15 @@ class Composer:
         return ""
 
     def _counts_for(self, question: str, c: Candidate) -> bool:
-        """In a sentence of clauses about different subjects, the quantity's own clause names one of the question's
-        names, or leans back on the sentence's subject with a pronoun ("the US contributed 51.1%" is no figure for
-        Moscow's share, though Russia is named in the clause before)."""
+        """In a sentence of clauses about different subjects, the quantity's own clause names the question's names,
+        or leans back on the sentence's subject with a pronoun ("the US contributed 51.1%" is no figure for Moscow's
+        share, though Russia is named in the clause before; Russia's "$200 million" to Kyrgyzstan is none for what
+        Kazakhstan spent on Russian weapons)."""
         clause = quantity_clause(c.text)
         names = [n for n in self.entities(question) if n.lower() not in self.ubiquitous]
         if clause == c.text or not names or _PRONOUN.search(clause):
             return True
-        return any(_named_in(n, clause.lower(), clause) for n in names)
+        return all(_named_in(n, clause.lower(), clause) for n in names)
 
     def _names_a_state(self, question: str, c: Candidate) -> bool:
         """True when the sentence names a country the question does not."""

@@ -209,6 +209,18 @@ def test_an_act_said_in_other_words_passes_the_slot_checks(assistant):
     assert not share.refused and "51.1%" in share.text
 
 
+def test_a_figure_answers_only_for_the_things_its_clause_names(assistant):
+    """ "$200 million" is Russia's aid to Kyrgyzstan: no figure for what Kazakhstan spent, though Kazakhstan is named
+    two sentences before; "in which years" asks for dates as "in which year" does."""
+    spent = assistant.ask("How much has Kazakhstan spent on weapons from Russia?")
+    assert spent.refused and spent.checks_failed == "no passage states that quantity"
+    aid = assistant.ask("How much did Russia give Kyrgyzstan in used equipment?")
+    assert not aid.refused and "200 million" in aid.text
+    assert question_type("In which years did Armenia freeze and then resume its CSTO membership?").when
+    years = assistant.ask("In which years did Armenia freeze and then resume its CSTO membership?")
+    assert years.refused and years.checks_failed == "no passage dates it"
+
+
 def test_this_and_that_mark_a_follow_up():
     history = [{"role": "user", "content": "What is Operation Nayemnik?"}, {"role": "assistant", "content": "…"}]
     assert retrieval_query("When was that launched?", history, 2).startswith("What is Operation Nayemnik?")
