@@ -495,7 +495,7 @@ _NUMBER_WORDS = (
     r"thousand|million|billion|half|twice|single"
 )
 _QUANTITY = re.compile(rf"\d+(?:[.,]\d+)?\s*(?:%|percent|tons?|million|billion)|\$\s?\d|\b(?:{_NUMBER_WORDS})\b", re.I)
-_ENTITY = re.compile(r"(?<![\w*])[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)*")
+_ENTITY = re.compile(r"(?<![\w*\-])[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)*")
 _NOT_ENTITY = frozenset(
     [
         "What",
@@ -1654,7 +1654,9 @@ class Composer:
         if dated and _DAY_ASKED.search(question):  # "on what date": a day and month, not a year alone
             slot = lambda t: bool(_DAY.search(t))  # noqa: E731
         if slot and not any(slot(c.cand.text) for c in chosen):
-            extra = next((s for s in scored if s.score >= scored[0].score - 0.25 and slot(s.cand.text)), None)
+            near = [s for s in scored if s.score >= scored[0].score - 0.25 and slot(s.cand.text)]
+            act = not qt.bibliographic  # the first that is about the asked act, else the first
+            extra = next((s for s in near if self._about(question, s, act=act)), near[0] if near else None)
             if extra is not None:  # it takes the place of its near-twin ("Oct 7 2016" in the entry as printed)
                 twins = [c for c in chosen if self._redundant(extra, [c])]
                 chosen = [*[c for c in chosen if c not in twins][: limit - 1], extra]

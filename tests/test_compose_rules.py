@@ -173,6 +173,7 @@ def test_entities_skip_sentence_openers_and_contractions(assistant):
     assert names("I've read that Russia pays for most of it. Is that right?") == ["Russia"]
     assert names("Not counting Russia, how many members are in Central Asia?") == ["Russia", "Central Asia"]
     assert "CSTO" not in names("When was the CSTO established?")  # the corpus's ubiquitous name
+    assert names("Which post-Soviet and pro-Western states left?") == []  # a prefixed adjective is not a name
 
 
 def test_paraphrase_rules():
