@@ -496,6 +496,28 @@ _NUMBER_WORDS = (
 )
 _QUANTITY = re.compile(rf"\d+(?:[.,]\d+)?\s*(?:%|percent|tons?|million|billion)|\$\s?\d|\b(?:{_NUMBER_WORDS})\b", re.I)
 _ENTITY = re.compile(r"(?<![\w*\-])[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)*")
+
+
+def _name_pieces(found: str, at: int) -> list[tuple[str, int]]:
+    """A capitalised run split where one name ends and another begins: after a possessive ("Roy Allison's SCO
+    comparison": "Roy Allison's", "SCO"), and across a lower-case joint ("SCO-versus-CSTO": "SCO", "CSTO")."""
+    runs: list[list[tuple[str, int]]] = [[]]
+    for m in re.finditer(r"\S+", found):
+        word, start = m.group(0), at + m.start()
+        parts = word.split("-")
+        if len(parts) >= 3 and parts[0][:1].isupper() and any(p.islower() for p in parts[1:-1]):
+            offset = 0
+            for p in parts:
+                if p[:1].isupper():
+                    runs += [[(p, start + offset)], []]
+                offset += len(p) + 1
+            continue
+        runs[-1].append((word, start))
+        if re.search(r"['’]s$", word):
+            runs.append([])
+    return [(" ".join(w for w, _ in run), run[0][1]) for run in runs if run]
+
+
 _NOT_ENTITY = frozenset(
     [
         "What",
@@ -1559,31 +1581,31 @@ class Composer:
             memo = self._entities_of = (question, self._find_entities(question))
         return list(memo[1])
 
+    def _add_entity(self, question: str, found: str, at: int, out: list[str]) -> None:
+        """Append the name a capitalised run of the question gives (at offset `at`), if it is one."""
+        words = [
+            re.sub(r"['’]s$", "", w)
+            for w in found.split()
+            if re.sub(r"['’]s$", "", w) not in _NOT_ENTITY
+            and re.sub(r"['’]s$", "", w).lower() not in self.ubiquitous
+            and not re.match(r"^[A-Z][a-z]?['’][a-z]+$", w)  # I've, We're
+        ]
+        starts_sentence = at == 0 or re.search(r"[.?!:]\s*$", question[:at]) is not None
+        if starts_sentence and words and words[0] == found.split()[0] and words[0].lower() not in self.known_names:
+            words = words[1:]  # "Not counting Russia ...", "Page number?": a capital that only opens a sentence
+        name = " ".join(words)
+        if len(words) == 1 and _DEMONYM.match(name) and name.lower() not in self.known_names:
+            return  # "Russian", "Kazakh": a description, not a name the answer must contain
+        if name.lower() == self.author and not question_type(question).bibliographic:
+            return
+        if name and name.lower() not in self.ubiquitous:
+            out.append(name)
+
     def _find_entities(self, question: str) -> list[str]:
         out = []
         for m in _ENTITY.finditer(question):
-            words = [
-                re.sub(r"['’]s$", "", w)
-                for w in m.group(0).split()
-                if re.sub(r"['’]s$", "", w) not in _NOT_ENTITY
-                and re.sub(r"['’]s$", "", w).lower() not in self.ubiquitous
-                and not re.match(r"^[A-Z][a-z]?['’][a-z]+$", w)  # I've, We're
-            ]
-            starts_sentence = m.start() == 0 or re.search(r"[.?!:]\s*$", question[: m.start()]) is not None
-            if (
-                starts_sentence
-                and words
-                and words[0] == m.group(0).split()[0]
-                and words[0].lower() not in (self.known_names)
-            ):
-                words = words[1:]  # "Not counting Russia ...", "Page number?": a capital that only opens a sentence
-            name = " ".join(words)
-            if len(words) == 1 and _DEMONYM.match(name) and name.lower() not in self.known_names:
-                continue  # "Russian", "Kazakh": a description, not a name the answer must contain
-            if name.lower() == self.author and not question_type(question).bibliographic:
-                continue
-            if name and name.lower() not in self.ubiquitous:
-                out.append(name)
+            for piece, at in _name_pieces(m.group(0), m.start()):
+                self._add_entity(question, piece, at, out)
         if question[1:] == question[1:].lower():  # typed in lower case: the corpus's proper names still count
             ql = question.lower()
             longs = [n for n in self.long_names if re.search(rf"\b{re.escape(n.lower())}\b", ql)]

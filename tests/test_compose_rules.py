@@ -174,6 +174,10 @@ def test_entities_skip_sentence_openers_and_contractions(assistant):
     assert names("Not counting Russia, how many members are in Central Asia?") == ["Russia", "Central Asia"]
     assert "CSTO" not in names("When was the CSTO established?")  # the corpus's ubiquitous name
     assert names("Which post-Soviet and pro-Western states left?") == []  # a prefixed adjective is not a name
+    # a possessive ends a name, a lower-case joint parts two
+    assert names("Which journal carried Roy Allison's SCO-versus-CSTO comparison?") == ["Roy Allison", "SCO"]
+    journal = assistant.ask("What journal ran Roy Allison's SCO-versus-CSTO study?")
+    assert not journal.refused and "Chinese Journal of International Politics" in journal.text
 
 
 def test_paraphrase_rules():
