@@ -1602,7 +1602,7 @@ class Composer:
             out.append(name)
 
     def _find_entities(self, question: str) -> list[str]:
-        out = []
+        out: list[str] = []
         for m in _ENTITY.finditer(question):
             for piece, at in _name_pieces(m.group(0), m.start()):
                 self._add_entity(question, piece, at, out)
