@@ -99,6 +99,8 @@ _SHORTHAND = [
     (re.compile(r"\bHQs?\b"), "headquarters"),
     (re.compile(r"\bgov(?:'|’)?t\b", re.I), "government"),
     (re.compile(r"\bint(?:'|’)l\b", re.I), "international"),
+    (re.compile(r"\bintel\b", re.I), "intelligence"),
+    (re.compile(r"\bhead ?offices?\b", re.I), "headquarters"),
     # idioms read as the plain word (MiniLM relates "original members" to "originally", not to "the very start")
     (
         # ("at the start" may be the article's: the structure cues read it)

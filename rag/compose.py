@@ -828,6 +828,7 @@ _SAME_EVENT = [
     "exercise exercises drill drills practise practised practice train training manoeuvre manoeuvres",
     "fly flying flew flight flights air airborne aircraft aerial",
     "soldier soldiers troop troops servicemen personnel",
+    "ask asked request requested beg begged plead pleaded appeal appealed",
     "headquarters headquartered based seat host hosts hosted",
     "belong belongs belonged member members membership",
     "start started begin began launch launched initiate initiated initiative commence commenced",
@@ -843,9 +844,13 @@ _PHRASAL = [
         (r"(?:kick|kicks|kicked|kicking) off", "launch"),
         (r"founding (?=states|members|countries|nations|signatories)", "original "),
         (r"(?:set|sets|setting) up", "establish"),
+        (r"(?:step|steps|stepped|stepping) in", "intervene"),
         (r"second[- ]?hand", "used"),
     ]
 ]
+_INTO_FORCE = re.compile(
+    r"\b(?:came|come|comes|coming|entered|enter|enters|entering) into force\b|\btook effect\b", re.I
+)
 _EVENT_OF: dict[str, frozenset[str]] = {}
 for _group in _SAME_EVENT:
     _stems = frozenset(_stem_prefix(w) for w in content_words(_group))
@@ -855,7 +860,7 @@ for _group in _SAME_EVENT:
 
 # a capital stands for its state and back ("Washington paid", "Minsk's view"): general knowledge, not the corpus's
 _CAPITALS = {
-    "washington": "United States|US|USA|America",
+    "washington": "United States|US|USA|America|Americans|American",
     "moscow": "Russia|Russian Federation",
     "minsk": "Belarus",
     "tashkent": "Uzbekistan",
@@ -1530,6 +1535,8 @@ class Composer:
             if w not in entity_words and w not in _SLOT_WORDS and w not in _PREPOSITIONS and not w.isdigit()
         ]
         words = content_words(s.cand.text)
+        if _INTO_FORCE.search(s.cand.text):  # "came into force in 2003": it started then
+            words = [*words, "launch"]
         said, prefixes = " ".join(words), {_stem_prefix(w) for w in words}
         return not asked or sum(_says(w, said, prefixes) for w in asked) * 2 >= len(asked)
 

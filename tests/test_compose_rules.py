@@ -214,6 +214,21 @@ def test_an_act_said_in_other_words_passes_the_slot_checks(assistant):
     assert not share.refused and "51.1%" in share.text
 
 
+def test_more_everyday_words_for_the_asked_act(assistant):
+    """ "plead ... to step in" is "asked for ... intervention", "get started" is "came into force", "intel" is
+    intelligence, "head office" is the headquarters, "the Americans" are the US."""
+    plea = assistant.ask("In what year did Bishkek plead for the bloc to step in?")
+    assert not plea.refused and "2010" in plea.text
+    sco = assistant.ask("When did the SCO get started, according to the article?")
+    assert not sco.refused and "2003" in sco.text
+    intel = assistant.ask("In which year did members approve a centre for sharing intel?")
+    assert not intel.refused and "2016" in intel.text
+    office = assistant.ask("Where is the CSTO's head office located?")
+    assert not office.refused and "Moscow" in office.text
+    share = assistant.ask("What share of the NATO budget did the Americans cover in 2017?")
+    assert not share.refused and "51.1%" in share.text
+
+
 def test_a_figure_answers_only_for_the_things_its_clause_names(assistant):
     """ "$200 million" is Russia's aid to Kyrgyzstan: no figure for what Kazakhstan spent, though Kazakhstan is named
     two sentences before; "in which years" asks for dates as "in which year" does."""
