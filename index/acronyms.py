@@ -33,14 +33,31 @@ def acronyms(texts: list[str]) -> dict[str, str]:
 
 
 def expand(query: str, table: dict[str, str]) -> str:
-    """The query with each defined acronym's long form added, and each long form's acronym (for BM25)."""
+    """The query with each defined acronym's long form added, and each long form's acronym (for BM25); a long form
+    called by its first words and a word for a body ("the Shanghai group") gets both."""
     extra = []
     for short, long in table.items():
         if re.search(rf"\b{short}\b", query) and long.lower() not in query.lower():
             extra.append(long)
         elif long.lower() in query.lower() and not re.search(rf"\b{short}\b", query):
             extra.append(short)
+        elif called_by_part(query, long):
+            extra += [long, short]
     return " ".join([query, *extra])
+
+
+_BODY = r"(?:group|grouping|bloc|body|club|organi[sz]ation|alliance|pact|outfit|union)s?"
+
+
+def called_by_part(text: str, long: str) -> bool:
+    """Whether a text calls a long form by its first word(s) and a word for a body: "the Shanghai group", "the
+    Shanghai bloc" for the Shanghai Cooperation Organization (the long form's own last word does not count)."""
+    words = long.split()
+    for n in range(1, len(words) - 1):
+        lead = r"\s+".join(re.escape(w) for w in words[:n])
+        if re.search(rf"\b{lead}\s+{_BODY}\b", text, re.I):
+            return True
+    return False
 
 
 def gloss(sentence: str, table: dict[str, str]) -> str:

@@ -380,7 +380,8 @@ def question_type(q: str) -> QuestionType:
                 r"(?:^|[.?!] )what (?:are|were) (?:they|these|those)\b|\b(?:name|list) (?:them|these|those)\b|"
                 r"^who (?:else )?(?:belongs?|belonged|makes? up|made up|takes? part|took part|participates?|"
                 r"participated|is in|are in|was in|were in|joined|is involved|are involved|were involved|"
-                r"was involved|works? with|worked with|cooperates?|cooperated|helps?|helped)\b",
+                r"was involved|works? with|worked with|cooperates?|cooperated|helps?|helped)\b|"
+                r"^who(?:'s|’s) (?:else )?(?:in|part of|involved|on board)\b",
                 ql,
             )
         ),
@@ -845,6 +846,7 @@ _PHRASAL = [
         (r"founding (?=states|members|countries|nations|signatories)", "original "),
         (r"(?:set|sets|setting) up", "establish"),
         (r"(?:step|steps|stepped|stepping) in", "intervene"),
+        (r"(?:start|starts|started|begin|began|begun) (?:operating|functioning|working|operations)", "launch"),
         (r"second[- ]?hand", "used"),
     ]
 ]
@@ -1221,7 +1223,8 @@ class Composer:
         italic = {m.group(1).lower() for p in article for m in re.finditer(r"\*([A-Z][\w\-]+)\*", p.text)}
         self.known_names = {n for n in counts if " " not in n} | italic  # "*Kanal*": a name the article uses too
         # the long names it defines acronyms for, "Shanghai Cooperation Organization (SCO)": found in lower case too
-        self.long_names = sorted(acronyms([p.text for p in article]).values(), key=len, reverse=True)
+        self.defined = acronyms([p.text for p in article])  # {"SCO": "Shanghai Cooperation Organization"}
+        self.long_names = sorted(self.defined.values(), key=len, reverse=True)
         # names the article also gives in their own language, "... (CSTO) or *Organizacija ...* (ODKB)"
         self.aliases = list(dict.fromkeys(a for p in article for a in aliases(p.text)))
         # words the article only ever writes capitalised, and not only to open a sentence: a lower-case question's
@@ -1578,7 +1581,13 @@ class Composer:
         if rest.lower() in self.glosses and window:
             forms = [rest, *self.glosses[rest.lower()]]
             return any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", window) for n in forms)
-        return any(_named_in(n, context, original) for n in [entity, *self.glosses.get(entity.lower(), [])])
+        if any(_named_in(n, context, original) for n in [entity, *self.glosses.get(entity.lower(), [])]):
+            return True
+        lead = entity.lower() + " "  # "the Shanghai group": the Shanghai Cooperation Organization, "the SCO"
+        return any(
+            long.lower().startswith(lead) and re.search(rf"\b{short}\b", original) is not None
+            for short, long in self.defined.items()
+        )
 
     def entities(self, question: str) -> list[str]:
         """Capitalised names in the question, without question words and the corpus's ubiquitous names (the
@@ -1601,7 +1610,8 @@ class Composer:
         if starts_sentence and words and words[0] == found.split()[0] and words[0].lower() not in self.known_names:
             words = words[1:]  # "Not counting Russia ...", "Page number?": a capital that only opens a sentence
         name = " ".join(words)
-        if len(words) == 1 and _DEMONYM.match(name) and name.lower() not in self.known_names:
+        leads = {long.split()[0].lower() for long in self.long_names}  # "Shanghai" opens a name, no demonym
+        if len(words) == 1 and _DEMONYM.match(name) and name.lower() not in self.known_names | leads:
             return  # "Russian", "Kazakh": a description, not a name the answer must contain
         if name.lower() == self.author and not question_type(question).bibliographic:
             return

@@ -1,6 +1,6 @@
 """Acronyms the article defines: both forms reach BM25, and sentence vectors carry the long form."""
 
-from index.acronyms import acronyms, aliases, expand, gloss
+from index.acronyms import acronyms, aliases, called_by_part, expand, gloss
 
 TEXTS = [
     "Analysts look to the Shanghai Cooperation Organization (SCO) instead.",
@@ -28,6 +28,10 @@ def test_expand_adds_the_missing_form_only() -> None:
         "What is the SCO, the Shanghai Cooperation Organization?"
     )
     assert expand("Who is in the alliance?", table) == "Who is in the alliance?"
+    # a long form called by its first word(s) and a word for a body gets both forms
+    assert expand("Who is in the Shanghai bloc?", table).endswith(" Shanghai Cooperation Organization SCO")
+    assert called_by_part("the collective rapid group", "Collective Rapid Reaction Forces")
+    assert not called_by_part("the Shanghai Cooperation", "Shanghai Cooperation Organization")
 
 
 def test_gloss_appends_long_forms_of_bare_acronyms() -> None:
@@ -46,7 +50,11 @@ def test_aliases_give_the_foreign_name_and_acronym_of_a_defined_name() -> None:
         "the SCO has no foreign name here."
     )
     assert aliases(text) == [
-        ("Collective Security Treaty Organization", "CSTO", "Organizacija Dogovora o Kollektivnoj Bezopasnosti",
-         "ODKB"),
+        (
+            "Collective Security Treaty Organization",
+            "CSTO",
+            "Organizacija Dogovora o Kollektivnoj Bezopasnosti",
+            "ODKB",
+        ),
         ("Collective Rapid Reaction Forces", "CRRF", "Kollektivnyye sily operativnogo reagirovaniya", "KSOR"),
     ]

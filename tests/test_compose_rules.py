@@ -229,6 +229,16 @@ def test_more_everyday_words_for_the_asked_act(assistant):
     assert not share.refused and "51.1%" in share.text
 
 
+def test_a_body_called_by_the_first_word_of_its_name(assistant):
+    """ "the Shanghai group" is the Shanghai Cooperation Organization, "the SCO" in the text ("Shanghai" opens a
+    name, it is no demonym); "who's in X" lists X's members."""
+    start = assistant.ask("When did the Shanghai group begin operating?")
+    assert not start.refused and "2003" in start.text
+    assert question_type("Who's in the Shanghai bloc?").listing
+    members = assistant.ask("Who's in the Shanghai bloc, as the paper tells it?")
+    assert not members.refused and "India and Pakistan" in members.text
+
+
 def test_a_figure_answers_only_for_the_things_its_clause_names(assistant):
     """ "$200 million" is Russia's aid to Kyrgyzstan: no figure for what Kazakhstan spent, though Kazakhstan is named
     two sentences before; "in which years" asks for dates as "in which year" does."""
