@@ -384,9 +384,9 @@ class Assistant:
         # references — was that a journal article? Where was it presented?")
         entry_asked = question_type(q).bibliographic and not question_type(final).bibliographic
         checked = q if entry_asked else final
-        unmet = "" if whole else self.composer.unmet(checked, chosen)
+        unmet = "" if whole else self.composer.unmet(checked, chosen, asked=q)
         each = sub_questions(checked, least=1) if unmet else []
-        if len(each) > 1 and not any(self.composer.unmet(p, chosen) for p in each):
+        if len(each) > 1 and not any(self.composer.unmet(p, chosen, asked=q) for p in each):
             unmet = ""  # "How much has it seized, and who watches over it?": each question's own words are checked
         if (strength < self.settings.refusal_threshold and not whole) or unmet:
             timings["compose"] = (time.perf_counter() - t2) * 1000

@@ -850,6 +850,12 @@ _PHRASAL = [
         (r"second[- ]?hand", "used"),
     ]
 ]
+# a question about a cited work, whose year is the one in its citation brackets
+_WORK_ASKED = re.compile(
+    r"\b(?:study|studies|report|reports|article|articles|book|books|paper|papers|publication|publications|piece|"
+    r"work|works|published|publish|written|wrote|writes|source|sources|cited|cites|cite|citation)\b",
+    re.I,
+)
 _INTO_FORCE = re.compile(
     r"\b(?:came|come|comes|coming|entered|enter|enters|entering) into force\b|\btook effect\b", re.I
 )
@@ -1412,8 +1418,9 @@ class Composer:
             return set()
         return set().union(*(self._parts[k] for k in cued))
 
-    def unmet(self, question: str, chosen: list[Scored]) -> str:
-        """Why the chosen sentences cannot answer the question ('' when they can): a general slot check."""
+    def unmet(self, question: str, chosen: list[Scored], asked: str = "") -> str:
+        """Why the chosen sentences cannot answer the question ('' when they can): a general slot check. `asked`:
+        the whole turn, when `question` is its last sentence."""
         years = [int(y) for y in _YEAR.findall(question)]
         if years and max(years) > self.horizon:
             return f"the article's sources end in {self.horizon}"
@@ -1446,8 +1453,13 @@ class Composer:
             return "no passage says how long"
         if all(c.cand.passage.kind == "source_card" for c in chosen) and not self._card_can_answer(question, chosen):
             return "the cited work's own text is not indexed"  # a card gives the entry, not what the work argues
-        if qt.when and not any(_YEAR.search(c.cand.text) and self._about(question, c, act=act) for c in chosen):
-            return "no passage dates it"
+        work = qt.bibliographic or _WORK_ASKED.search(asked or question) is not None  # "What year is that study?"
+        if qt.when and not any(
+            _YEAR.search(c.cand.text if work else _CITATION_PARENS.sub(" ", c.cand.text))
+            and self._about(question, c, act=act)
+            for c in chosen
+        ):
+            return "no passage dates it"  # a cited work's bracketed year dates the work, not the event asked about
         if (
             qt.where
             and not qt.bibliographic

@@ -229,6 +229,17 @@ def test_more_everyday_words_for_the_asked_act(assistant):
     assert not share.refused and "51.1%" in share.text
 
 
+def test_a_citation_year_dates_the_cited_work_not_the_event(assistant):
+    """ "(UNODC 2018)" is no date for when Kanal began; for a question about the cited study it is the answer."""
+    kanal = assistant.ask("What year did Operation Kanal begin?")
+    assert kanal.refused and kanal.checks_failed == "no passage dates it"
+    study = assistant.ask(
+        "The article cites a RAND study by Oliker for the claim about the Russian military system. "
+        "What year is that study?"
+    )
+    assert not study.refused and "2009" in study.text
+
+
 def test_a_body_called_by_the_first_word_of_its_name(assistant):
     """ "the Shanghai group" is the Shanghai Cooperation Organization, "the SCO" in the text ("Shanghai" opens a
     name, it is no demonym); "who's in X" lists X's members."""
