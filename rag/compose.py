@@ -649,7 +649,7 @@ _SIGNPOST = re.compile(
     re.I,
 )
 _ABOUT_THE_PAPER = re.compile(
-    r"\b(?:paper|article|essay|study|investigation|author|Lacroix|sections?|structure|outline|roadmap|plan|"
+    r"\b(?:paper|article|essay|study|investigation|author|sections?|structure|outline|roadmap|plan|"
     r"key ?words|sets? out|organi[sz]ed|structured)\b",
     re.I,
 )
@@ -659,16 +659,20 @@ _PER_THE_PAPER = re.compile(
     r"(?:the|this) (?:article|paper|author|text|piece)\b|"
     r"\b(?:does|did) (?:the|this) (?:article|paper|author|text) (?:say|argue|claim|state|suggest|think|see)\b|"
     r"\bas (?:the|this) (?:paper|article|author) (?:presents?|describes?|puts?|sees?|frames?) (?:them|it|this|that)\b|"
-    # "the author's reasons", "Lacroix's verdict": what the paper argues, not how it is built
-    r"\b(?:the author|the writer|lacroix)(?:'s|’s) (?!(?:own )?(?:plan|structure|outline|roadmap|sections?|job|work|"
+    # "the author's reasons", "Lacroix's verdict": what the paper argues, not how it is built (the author's name is
+    # put in for "the author" by _about_the_paper)
+    r"\b(?:the author|the writer)(?:'s|’s) (?!(?:own )?(?:plan|structure|outline|roadmap|sections?|job|work|"
     r"affiliation|university|background|name|key ?words)\b)",
     re.I,
 )
 
 
-def _about_the_paper(question: str) -> bool:
+def _about_the_paper(question: str, author: str = "") -> bool:
     """Whether a question asks about the paper itself (its plan, sections, author, key words), not only cites it
-    ("according to the article", "the author's reasons")."""
+    ("according to the article", "the author's reasons"); `author`: the article's author's family name, read as
+    "the author"."""
+    if author:
+        question = re.sub(rf"\b{re.escape(author)}\b", "the author", question, flags=re.I)
     return _ABOUT_THE_PAPER.search(_PER_THE_PAPER.sub(" ", question)) is not None
 
 
@@ -1353,7 +1357,7 @@ class Composer:
         native = alias_asked(question, self.aliases)
         naming = _NAME_ASKED.search(question.lower()) is not None
         person = _PERSON_ASKED.search(question) is not None
-        about_paper = _about_the_paper(question)
+        about_paper = _about_the_paper(question, self.author)
         verdict = bool(named_part) and _VERDICT_ASKED.search(question) is not None
         out = []
         for c in cands:
@@ -1781,7 +1785,7 @@ class Composer:
         pool = [same[j] for j in order if 0 <= j < len(same) and same[j].score >= top.score - gap]
         if not _QUESTIONS_ASKED.search(question):  # the article's own questions are no context for an answer
             pool = [s for s in pool if not _asks(s.cand.text)]
-        plan_ok = _about_the_paper(asked or question)
+        plan_ok = _about_the_paper(asked or question, self.author)
         if not plan_ok:  # nor is its plan ("Following this, ... will be identified"), unless the paper is asked about
             pool = [s for s in pool if not _SIGNPOST.search(s.cand.text)]
         if explain:  # a reason argued in another paragraph, nearly as close, competes

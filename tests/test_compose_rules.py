@@ -1024,13 +1024,17 @@ def test_the_papers_plan_fills_no_gap_unless_the_paper_is_asked_about():
     assert len(Composer._fill_gaps([para[0], para[2]], para, plan_ok=True)) == 3
 
 
-def test_the_authors_reasons_are_the_argument_not_the_papers_plan():
-    from rag.compose import _ABOUT_THE_PAPER, _PER_THE_PAPER
+def test_the_authors_reasons_are_the_argument_not_the_papers_plan(assistant):
+    from rag.compose import _about_the_paper
+
+    author = assistant.composer.author  # read from the byline, not written into the rules
 
     def about_paper(q: str) -> bool:
-        return _ABOUT_THE_PAPER.search(_PER_THE_PAPER.sub(" ", q)) is not None
+        return _about_the_paper(q, author)
 
+    assert author == "lacroix"
     assert not about_paper("Why do countries stay? Walk me through the author's reasons.")
     assert not about_paper("Is the CSTO only Moscow's tool, in Lacroix's view?")
-    assert about_paper("What is the author's affiliation?")
-    assert about_paper("How is the paper structured?")
+    assert not about_paper("According to Lacroix, why do members stay?")  # as "according to the author"
+    assert about_paper("What is the author's affiliation?") and about_paper("What is Lacroix's affiliation?")
+    assert about_paper("How is the paper structured?") and about_paper("Who is Lacroix?")
