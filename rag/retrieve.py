@@ -148,8 +148,9 @@ class HybridRetriever:
         """The normalised query vectors of several texts, those not remembered embedded in one batch (a compound
         question's parts and a conversation's readings: one forward pass of four short texts takes about half the
         time of four passes). The last _REMEMBERED texts are remembered: a turn reads the same words more than once."""
-        with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        with self._lock:  # what is remembered now (another thread may forget it meanwhile: kept here)
+            found = {t: self._vectors[t] for t in texts if t in self._vectors}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
             readings = [self._readings(t) for t in missing]
             flat = self._encode([r for rs in readings for r in rs])
@@ -159,16 +160,14 @@ class HybridRetriever:
                 start += len(rs)
                 vec = vec / np.linalg.norm(vec)
                 vec.setflags(write=False)
-                with self._lock:
-                    self._vectors[text] = vec
+                found[text] = vec
         with self._lock:
-            out = []
-            for text in texts:
+            for text in texts:  # in the order of use
+                self._vectors[text] = found[text]
                 self._vectors.move_to_end(text)
-                out.append(self._vectors[text])
             while len(self._vectors) > _REMEMBERED:
                 self._vectors.popitem(last=False)
-        return out
+        return [found[t] for t in texts]
 
     def _readings(self, text: str) -> list[str]:
         """The texts embedded for a query: its words (acronyms spelled out), and, when it names the CSTO, its reading

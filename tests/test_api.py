@@ -63,6 +63,18 @@ def test_query_vectors_embedded_in_one_batch_equal_those_embedded_one_by_one(ass
         assert not vec.flags.writeable and fresh.embed_query(text) is vec
 
 
+def test_query_vectors_forgotten_past_the_limit_are_still_returned(assistant, monkeypatch):
+    """Only the last _REMEMBERED texts are kept; a batch larger than that still gets every vector, in order."""
+    import rag.retrieve as R
+
+    monkeypatch.setattr(R, "_REMEMBERED", 2)
+    fresh = R.HybridRetriever(assistant.handle, assistant.retriever.embedder, 5)
+    texts = ["Operation Kanal", "Tashkent 1992", "Crisis Response Center", "Operation Kanal"]
+    vectors = fresh.embed_queries(texts)
+    assert len(vectors) == 4 and vectors[0] is vectors[3]
+    assert list(fresh._vectors) == ["Crisis Response Center", "Operation Kanal"]
+
+
 @pytest.mark.parametrize(
     "question", ["What is the CSTO called in Russian?", "whats the russian abbreviation for the csto"]
 )
