@@ -1235,6 +1235,7 @@ class Composer:
         # the long names it defines acronyms for, "Shanghai Cooperation Organization (SCO)": found in lower case too
         self.defined = acronyms([p.text for p in article])  # {"SCO": "Shanghai Cooperation Organization"}
         self.long_names = sorted(self.defined.values(), key=len, reverse=True)
+        self.name_leads = {long.split()[0].lower() for long in self.long_names}  # "Shanghai" opens a name
         # names the article also gives in their own language, "... (CSTO) or *Organizacija ...* (ODKB)"
         self.aliases = list(dict.fromkeys(a for p in article for a in aliases(p.text)))
         # words the article only ever writes capitalised, and not only to open a sentence: a lower-case question's
@@ -1626,8 +1627,8 @@ class Composer:
         if starts_sentence and words and words[0] == found.split()[0] and words[0].lower() not in self.known_names:
             words = words[1:]  # "Not counting Russia ...", "Page number?": a capital that only opens a sentence
         name = " ".join(words)
-        leads = {long.split()[0].lower() for long in self.long_names}  # "Shanghai" opens a name, no demonym
-        if len(words) == 1 and _DEMONYM.match(name) and name.lower() not in self.known_names | leads:
+        # ("Shanghai" opens a defined name: no demonym)
+        if len(words) == 1 and _DEMONYM.match(name) and name.lower() not in self.known_names | self.name_leads:
             return  # "Russian", "Kazakh": a description, not a name the answer must contain
         if name.lower() == self.author and not question_type(question).bibliographic:
             return
