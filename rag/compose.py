@@ -216,6 +216,7 @@ STRUCTURE_CUES = {
         r"\babout the author\b|"
         r"\b(?:author|writer) of (?:this|the) (?:paper|article|piece)\b(?! (?:on|about|by|in)\b)|"
         r"\b(?:this|the) (?:paper|article)(?:'s|’s) (?:author|writer)\b|\bwhat does the (?:author|writer) do\b|"
+        r"\bwhere (?:does|did) the (?:author|writer) (?:work|study|studied|teach|train|trained)\b|"
         r"\bthe (?:author|writer)(?:'s|’s)? (?:affiliation|institution|university)\b|"
         r"\bthe (?:paper(?:'s|’s) |article(?:'s|’s) )?author(?:'s|’s)? (?:background|job|position|role|affiliation|"
         r"credentials|qualifications?|degree|education|career|bio|biography|employer|work|contact|e-?mail)\b",
@@ -223,6 +224,14 @@ STRUCTURE_CUES = {
     ),
 }
 
+# what a note about an author gives: her affiliation, work, studies and contact
+_WHAT_THE_NOTE_GIVES = re.compile(
+    r"\bwhat does the (?:author|writer) do\b|"
+    r"\bwhere (?:does|did) the (?:author|writer) (?:work|study|studied|teach|train|trained)\b|"
+    r"\b(?:author|writer)(?:'s|’s)? (?:affiliation|institution|university|background|job|position|role|credentials|"
+    r"qualifications?|degree|education|career|bio|biography|employer|work|contact|e-?mail)\b",
+    re.I,
+)
 _PART_NAMED = 0.25  # a sentence of the part of the article the question names ("the conclusion", "at the outset")
 # the sentence that states the verdict: what a question asking for the article's verdict wants first
 _CONCLUDES = re.compile(
@@ -1673,9 +1682,14 @@ class Composer:
             only = sum(e.family == entry.family for e in self.handle.entries.values()) == 1
             if str(entry.year) in naming or (only and question_type(question).bibliographic):
                 strength += 0.25
-        if best.cand.passage.id in self.named_part(question) and (best.overlap > 0 or not _asked_words(question)):
+        about_her = _WHAT_THE_NOTE_GIVES.search(question) is not None and best.cand.passage.id in self._parts["author"]
+        if best.cand.passage.id in self.named_part(question) and (
+            best.overlap > 0 or not _asked_words(question) or about_her
+        ):
             strength += 0.15  # the part of the article the question names, sharing a word with it ("which
-            # university did the writer of this paper attend"), or asked for itself ("who is the author of this paper")
+            # university did the writer of this paper attend"), or asked for itself ("who is the author of this paper");
+            # the note about the author answers what a note about an author gives ("the author's affiliation", "her
+            # job"), in words it never uses ("How old is the author of this paper?" stays unanswered)
         return strength
 
     def select(self, scored: list[Scored], question: str = "", asked: str = "") -> list[Scored]:

@@ -230,6 +230,9 @@ def test_the_papers_own_author_and_front_matter_are_found(assistant):
     assert "Its key words are CSTO" in assistant.ask("give me the paper's keywords").text
     refused = assistant.ask("How old is the author of this paper?")  # the note says nothing of it
     assert refused.refused and "“How old is the author of this paper?”" in refused.text
+    for asked in ("What is the author's affiliation?", "Where did the writer study?"):  # words the note never uses
+        answer = assistant.ask(asked)
+        assert not answer.refused and "University of Leicester" in answer.text, asked
 
 
 def test_a_bibliographic_question_naming_an_author_alone_is_answered_by_that_work(assistant):
