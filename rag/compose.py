@@ -224,6 +224,18 @@ STRUCTURE_CUES = {
     ),
 }
 
+# a person's particulars, asked of the paper's own author (said as "the author"): a paper's argument never gives
+# them, only a note about her could ("How old is the author?", "the writer's nationality", "Is she married?")
+_HER = r"(?:the|this|its) (?:paper's |article's |paper’s |article’s )?(?:author|writer)"
+_PERSONAL = re.compile(
+    rf"\b{_HER}(?:'s|’s) (?:\w+ )?(?:age|nationality|citizenship|birth\w*|religion|gender|salary|hometown|husband|"
+    rf"wife|children|kids|family|phone)\b(?! name)|"
+    rf"\bhow old is {_HER}\b|\b(?:when|where) was {_HER} born\b|\bwhere (?:is|was|does|did) {_HER} (?:come )?from\b|"
+    rf"\b{_HER} (?:teach|teaches|taught|lives?|lived)\b|\b(?:does|did) {_HER} (?:teach|live)\b|"
+    rf"\bis {_HER} (?:married|a (?:man|woman|mother|father)|russian|american|canadian|british|english|french|german|"
+    rf"kazakh|armenian|belarusian)\b",
+    re.I,
+)
 # what a note about an author gives: her affiliation, work, studies and contact
 _WHAT_THE_NOTE_GIVES = re.compile(
     r"\bwhat does the (?:author|writer) do\b|"
@@ -1441,6 +1453,12 @@ class Composer:
         missing = numbers_in(question) - numbers_in(" ".join(_unparenthesised(c.cand) for c in chosen))
         if missing:
             return f"no passage gives {', '.join(sorted(missing))} in this context"
+        personal = self._asks_her_person(question)
+        if personal:  # "How old is the author?": only the note about her could say it, in the question's own words
+            note = " ".join(c.cand.text.lower() for c in chosen if c.cand.passage.section == "About the author")
+            told = set(re.findall(r"[a-z]+", personal)) - {"the", "this", "its", "author", "writer", "is", "was", "a"}
+            if not any(re.search(rf"\b{w}", note) for w in told):
+                return "the article says nothing of its author's person"
         qt = question_type(question)
         head = _counted_noun(question)
         act = not qt.bibliographic  # a question about a cited work's title is about the work, not an act
@@ -1495,6 +1513,15 @@ class Composer:
         if not any(self._about(question, c, act=False, slack=1) for c in chosen):
             return "no passage is about all the names asked about"
         return ""
+
+    def _asks_her_person(self, question: str) -> str:
+        """The words of a question that ask about the paper's own author as a person (her age, nationality, family,
+        where she lives or teaches), not about her argument ('' when it asks no such thing)."""
+        ql = question.lower()
+        if self.author:
+            ql = re.sub(rf"\b{re.escape(self.author)}\b", "the author", ql)
+        found = _PERSONAL.search(ql)
+        return found.group(0) if found else ""
 
     def _counts_for(self, question: str, c: Candidate) -> bool:
         """In a sentence of clauses about different subjects, the quantity's own clause names the question's names,

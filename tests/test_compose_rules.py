@@ -1038,3 +1038,17 @@ def test_the_authors_reasons_are_the_argument_not_the_papers_plan(assistant):
     assert not about_paper("According to Lacroix, why do members stay?")  # as "according to the author"
     assert about_paper("What is the author's affiliation?") and about_paper("What is Lacroix's affiliation?")
     assert about_paper("How is the paper structured?") and about_paper("Who is Lacroix?")
+
+
+def test_the_papers_author_as_a_person_is_asked_of_the_note_about_her(assistant):
+    """Her particulars (age, nationality, where she teaches) are asked of the note about her, which gives none of
+    them: such a question is refused, whatever sentence scored best. Her view of a topic is still the argument's."""
+    her = assistant.composer._asks_her_person
+    assert her("How old is the writer?") and her("Is Lacroix married?") and her("what's the author's hometown?")
+    assert not her("How does the author see the age of the alliance?")  # the alliance's age: her argument
+    assert not her("What is the author's family name?") and not her("Is the author hopeful about the CSTO?")
+    for asked in ("How old is the author?", "Which university does the writer teach at?", "Is the author Russian?"):
+        answer = assistant.ask(asked)
+        assert answer.refused and answer.checks_failed == "the article says nothing of its author's person", asked
+    kept = assistant.ask("What does the author think of NATO as a yardstick?")
+    assert not kept.refused
