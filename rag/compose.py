@@ -216,7 +216,7 @@ STRUCTURE_CUES = {
         r"\babout the author\b|"
         r"\b(?:author|writer) of (?:this|the) (?:paper|article|piece)\b(?! (?:on|about|by|in)\b)|"
         r"\b(?:this|the) (?:paper|article)(?:'s|’s) (?:author|writer)\b|\bwhat does the (?:author|writer) do\b|"
-        r"\bwhere (?:does|did) the (?:author|writer) (?:work|study|studied|teach|train|trained)\b|"
+        r"\bwhere (?:does|did) the (?:author|writer) (?:work|study|studied|train|trained)\b|"
         r"\bthe (?:author|writer)(?:'s|’s)? (?:affiliation|institution|university)\b|"
         r"\bthe (?:paper(?:'s|’s) |article(?:'s|’s) )?author(?:'s|’s)? (?:background|job|position|role|affiliation|"
         r"credentials|qualifications?|degree|education|career|bio|biography|employer|work|contact|e-?mail)\b",
@@ -238,10 +238,9 @@ _PERSONAL = re.compile(
 )
 # what a note about an author gives: her affiliation, work, studies and contact
 _WHAT_THE_NOTE_GIVES = re.compile(
-    r"\bwhat does the (?:author|writer) do\b|"
-    r"\bwhere (?:does|did) the (?:author|writer) (?:work|study|studied|teach|train|trained)\b|"
-    r"\b(?:author|writer)(?:'s|’s)? (?:affiliation|institution|university|background|job|position|role|credentials|"
-    r"qualifications?|degree|education|career|bio|biography|employer|work|contact|e-?mail)\b",
+    rf"\bwhat does {_HER} do\b|\bwhere (?:does|did) {_HER} (?:work|study|studied|train|trained)\b|"
+    rf"\b{_HER}(?:'s|’s)? (?:affiliation|institution|university|background|job|position|role|credentials|"
+    rf"qualifications?|degree|education|career|bio|biography|employer|work|contact|e-?mail)\b",
     re.I,
 )
 _PART_NAMED = 0.25  # a sentence of the part of the article the question names ("the conclusion", "at the outset")
@@ -1517,11 +1516,13 @@ class Composer:
     def _asks_her_person(self, question: str) -> str:
         """The words of a question that ask about the paper's own author as a person (her age, nationality, family,
         where she lives or teaches), not about her argument ('' when it asks no such thing)."""
-        ql = question.lower()
-        if self.author:
-            ql = re.sub(rf"\b{re.escape(self.author)}\b", "the author", ql)
-        found = _PERSONAL.search(ql)
+        found = _PERSONAL.search(self._as_the_author(question))
         return found.group(0) if found else ""
+
+    def _as_the_author(self, question: str) -> str:
+        """The question in lower case, the article's author named by her family name said as "the author"."""
+        ql = question.lower()
+        return re.sub(rf"\b{re.escape(self.author)}\b", "the author", ql) if self.author else ql
 
     def _counts_for(self, question: str, c: Candidate) -> bool:
         """In a sentence of clauses about different subjects, the quantity's own clause names the question's names,
@@ -1709,7 +1710,8 @@ class Composer:
             only = sum(e.family == entry.family for e in self.handle.entries.values()) == 1
             if str(entry.year) in naming or (only and question_type(question).bibliographic):
                 strength += 0.25
-        about_her = _WHAT_THE_NOTE_GIVES.search(question) is not None and best.cand.passage.id in self._parts["author"]
+        about_her = bool(_WHAT_THE_NOTE_GIVES.search(self._as_the_author(question)))
+        about_her = about_her and best.cand.passage.id in self._parts["author"]
         if best.cand.passage.id in self.named_part(question) and (
             best.overlap > 0 or not _asked_words(question) or about_her
         ):
