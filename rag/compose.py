@@ -1454,9 +1454,9 @@ class Composer:
             return f"no passage gives {', '.join(sorted(missing))} in this context"
         personal = self._asks_her_person(question)
         if personal:  # "How old is the author?": only the note about her could say it, in the question's own words
-            note = " ".join(c.cand.text.lower() for c in chosen if c.cand.passage.section == "About the author")
-            told = set(re.findall(r"[a-z]+", personal)) - {"the", "this", "its", "author", "writer", "is", "was", "a"}
-            if not any(re.search(rf"\b{w}", note) for w in told):
+            note = " ".join(c.cand.text for c in chosen if c.cand.passage.section == "About the author")
+            told = set(content_words(personal)) - set(content_words("the author writer paper article"))
+            if not told & set(content_words(note)):  # "where is she from": no word to find, nothing said
                 return "the article says nothing of its author's person"
         qt = question_type(question)
         head = _counted_noun(question)
