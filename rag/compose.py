@@ -184,6 +184,26 @@ def _american_word(word: str) -> str:
     return american(word)
 
 
+# a person's particulars, asked of the paper's own author (said as "the author"): a paper's argument never gives
+# them, only a note about her could ("How old is the author?", "the writer's nationality", "Is she married?")
+_HER = r"(?:the|this|its) (?:paper's |article's |paper’s |article’s )?(?:author|writer)"
+_PERSONAL = re.compile(
+    rf"\b{_HER}(?:'s|’s) (?:\w+ )?(?:age|nationality|citizenship|birth\w*|religion|gender|salary|hometown|husband|"
+    rf"wife|children|kids|family|phone)\b(?! name)|"
+    rf"\bhow old is {_HER}\b|\b(?:when|where) was {_HER} born\b|\bwhere (?:is|was|does|did) {_HER} (?:come )?from\b|"
+    rf"\b{_HER} (?:teach|teaches|taught|lives?|lived)\b|\b(?:does|did) {_HER} (?:teach|live)\b|"
+    rf"\bis {_HER} (?:married|a (?:man|woman|mother|father)|russian|american|canadian|british|english|french|german|"
+    rf"kazakh|armenian|belarusian)\b",
+    re.I,
+)
+# what a note about an author gives: her affiliation, work, studies and contact
+_WHAT_THE_NOTE_GIVES = re.compile(
+    rf"\bwhat does {_HER} do\b|\bwhere (?:does|did) {_HER} (?:work|study|studied|train|trained)\b|"
+    rf"\b{_HER}(?:'s|’s)? (?:affiliation|institution|university|background|job|position|role|credentials|"
+    rf"qualifications?|degree|education|career|bio|biography|employer|work|contact|e-?mail)\b",
+    re.I,
+)
+
 # a question that names a part of the article ("the conclusion", "the introduction sets out", "overall verdict")
 STRUCTURE_CUES = {
     "end": re.compile(
@@ -215,34 +235,11 @@ STRUCTURE_CUES = {
         r"\bwho (?:is|was) (?:the|its|this) (?:paper(?:'s|’s) |article(?:'s|’s) )?author\b(?! of\b)|"
         r"\babout the author\b|"
         r"\b(?:author|writer) of (?:this|the) (?:paper|article|piece)\b(?! (?:on|about|by|in)\b)|"
-        r"\b(?:this|the) (?:paper|article)(?:'s|’s) (?:author|writer)\b|\bwhat does the (?:author|writer) do\b|"
-        r"\bwhere (?:does|did) the (?:author|writer) (?:work|study|studied|train|trained)\b|"
-        r"\bthe (?:author|writer)(?:'s|’s)? (?:affiliation|institution|university)\b|"
-        r"\bthe (?:paper(?:'s|’s) |article(?:'s|’s) )?author(?:'s|’s)? (?:background|job|position|role|affiliation|"
-        r"credentials|qualifications?|degree|education|career|bio|biography|employer|work|contact|e-?mail)\b",
+        r"\b(?:this|the) (?:paper|article)(?:'s|’s) (?:author|writer)\b|" + _WHAT_THE_NOTE_GIVES.pattern,
         re.I,
     ),
 }
 
-# a person's particulars, asked of the paper's own author (said as "the author"): a paper's argument never gives
-# them, only a note about her could ("How old is the author?", "the writer's nationality", "Is she married?")
-_HER = r"(?:the|this|its) (?:paper's |article's |paper’s |article’s )?(?:author|writer)"
-_PERSONAL = re.compile(
-    rf"\b{_HER}(?:'s|’s) (?:\w+ )?(?:age|nationality|citizenship|birth\w*|religion|gender|salary|hometown|husband|"
-    rf"wife|children|kids|family|phone)\b(?! name)|"
-    rf"\bhow old is {_HER}\b|\b(?:when|where) was {_HER} born\b|\bwhere (?:is|was|does|did) {_HER} (?:come )?from\b|"
-    rf"\b{_HER} (?:teach|teaches|taught|lives?|lived)\b|\b(?:does|did) {_HER} (?:teach|live)\b|"
-    rf"\bis {_HER} (?:married|a (?:man|woman|mother|father)|russian|american|canadian|british|english|french|german|"
-    rf"kazakh|armenian|belarusian)\b",
-    re.I,
-)
-# what a note about an author gives: her affiliation, work, studies and contact
-_WHAT_THE_NOTE_GIVES = re.compile(
-    rf"\bwhat does {_HER} do\b|\bwhere (?:does|did) {_HER} (?:work|study|studied|train|trained)\b|"
-    rf"\b{_HER}(?:'s|’s)? (?:affiliation|institution|university|background|job|position|role|credentials|"
-    rf"qualifications?|degree|education|career|bio|biography|employer|work|contact|e-?mail)\b",
-    re.I,
-)
 _PART_NAMED = 0.25  # a sentence of the part of the article the question names ("the conclusion", "at the outset")
 # the sentence that states the verdict: what a question asking for the article's verdict wants first
 _CONCLUDES = re.compile(
@@ -687,13 +684,17 @@ _PER_THE_PAPER = re.compile(
 )
 
 
+def _as_the_author(question: str, author: str) -> str:
+    """The question with the article's author, named by her family name (`author`, lower case), said as "the
+    author" ("Lacroix's view" is "the author's view")."""
+    return re.sub(rf"\b{re.escape(author)}\b", "the author", question, flags=re.I) if author else question
+
+
 def _about_the_paper(question: str, author: str = "") -> bool:
     """Whether a question asks about the paper itself (its plan, sections, author, key words), not only cites it
     ("according to the article", "the author's reasons"); `author`: the article's author's family name, read as
     "the author"."""
-    if author:
-        question = re.sub(rf"\b{re.escape(author)}\b", "the author", question, flags=re.I)
-    return _ABOUT_THE_PAPER.search(_PER_THE_PAPER.sub(" ", question)) is not None
+    return _ABOUT_THE_PAPER.search(_PER_THE_PAPER.sub(" ", _as_the_author(question, author))) is not None
 
 
 _CONSEQUENCE = re.compile(r"(?:Therefore|Thus|As a result|Consequently|Hence)\b")
@@ -1516,13 +1517,8 @@ class Composer:
     def _asks_her_person(self, question: str) -> str:
         """The words of a question that ask about the paper's own author as a person (her age, nationality, family,
         where she lives or teaches), not about her argument ('' when it asks no such thing)."""
-        found = _PERSONAL.search(self._as_the_author(question))
+        found = _PERSONAL.search(_as_the_author(question, self.author))
         return found.group(0) if found else ""
-
-    def _as_the_author(self, question: str) -> str:
-        """The question in lower case, the article's author named by her family name said as "the author"."""
-        ql = question.lower()
-        return re.sub(rf"\b{re.escape(self.author)}\b", "the author", ql) if self.author else ql
 
     def _counts_for(self, question: str, c: Candidate) -> bool:
         """In a sentence of clauses about different subjects, the quantity's own clause names the question's names,
@@ -1710,7 +1706,7 @@ class Composer:
             only = sum(e.family == entry.family for e in self.handle.entries.values()) == 1
             if str(entry.year) in naming or (only and question_type(question).bibliographic):
                 strength += 0.25
-        about_her = bool(_WHAT_THE_NOTE_GIVES.search(self._as_the_author(question)))
+        about_her = bool(_WHAT_THE_NOTE_GIVES.search(_as_the_author(question, self.author)))
         about_her = about_her and best.cand.passage.id in self._parts["author"]
         if best.cand.passage.id in self.named_part(question) and (
             best.overlap > 0 or not _asked_words(question) or about_her
