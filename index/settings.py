@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     top_k: int = Field(default=5, ge=1, le=50, description="Passages returned by retrieval.")
     dense_k: int = Field(default=12, ge=1, le=100, description="Candidates from the dense (Chroma) retriever.")
     bm25_k: int = Field(default=12, ge=1, le=100, description="Candidates from the BM25 retriever.")
+    fusion_k: float = Field(
+        default=10.0,
+        gt=0.0,
+        le=1000.0,
+        description="Reciprocal-rank fusion constant: a passage scores sum(1 / (k + rank)) over the rankers; smaller k "
+        "lets one ranker's first place count for more against several middling places (llama-index fixes 60).",
+    )
     max_sentences: int = Field(default=3, ge=1, le=10, description="Most sentences in an extractive answer.")
     refusal_threshold: float = Field(
         default=0.35,
