@@ -754,7 +754,7 @@ def test_the_kind_of_thing_asked_about_is_no_act(assistant):
     ]:
         joined = assistant.ask(question)
         assert not joined.refused and "1994" in joined.text
-    # the rule itself, for a wording whose answer the selection floor decides (README, "Seen and left alone")
+    # the rule itself, for a wording whose answer the selection floor decides (README, "Eval": fusion at k = 10)
     question = "In which year did Belarus sign up alongside the founding countries?"
     qvec = assistant.retriever.embed_query(question)
     cands = assistant.composer.candidates(assistant.retriever.retrieve(question, vector=qvec))
