@@ -413,6 +413,8 @@ class Assistant:
             also = self.composer.score(part, qvec, pool, focus=own, topic=names)
             if also and self.composer.evidence(also, part) >= self.settings.refusal_threshold:
                 quoted = self.composer.add_one(quoted, also)
+        # a quoted sentence pointing back ("This is problematic as ...") comes with what it points to
+        quoted = quoted if whole else self.composer.with_antecedents(quoted, scored)
         citations = self.composer.citations(quoted)
         answer = Answer(
             question=asked,

@@ -697,6 +697,9 @@ def _about_the_paper(question: str, author: str = "") -> bool:
     return _ABOUT_THE_PAPER.search(_PER_THE_PAPER.sub(" ", _as_the_author(question, author))) is not None
 
 
+# a sentence that opens by pointing back to the one before it ("This is problematic as ...", "Such ties ..."); not
+# "This paper seeks to ..."
+_POINTS_TO = re.compile(r"(?:This|These|That|Those|Such)\b(?! (?:paper|article|study|essay)\b)")
 _CONSEQUENCE = re.compile(r"(?:Therefore|Thus|As a result|Consequently|Hence)\b")
 # ... or says so after its subject: "Member states consequently face the need to reexamine their defense policies"
 _CONSEQUENCE_MID = re.compile(r"(?:[\w'’\-]+ ){1,3}(?:consequently|therefore|thus|accordingly|hence)\b")
@@ -1882,6 +1885,25 @@ class Composer:
                 if 0 < len(between) <= _GAP and (asks_ok or not any(_asks(s.cand.text) for s in between)):
                     added += [s for s in between if plan_ok or not _SIGNPOST.search(s.cand.text)]
         return [*out, *added]
+
+    @staticmethod
+    def with_antecedents(quoted: list[Scored], scored: list[Scored]) -> list[Scored]:
+        """The quoted sentences with, for each that opens by pointing back ("This is problematic as ...", "Such
+        ties ..."), the sentence before it in its paragraph when that one is not quoted and was read: what "this"
+        is. One step back, not a chain; the article's own questions are not brought."""
+        have = {(s.cand.passage.id, s.cand.start) for s in quoted}
+        out = list(quoted)
+        for s in quoted:
+            if s.cand.passage.kind != "article" or not _POINTS_TO.match(s.cand.text):
+                continue
+            before = [t for t in scored if t.cand.passage.id == s.cand.passage.id and t.cand.start < s.cand.start]
+            prev = max(before, key=lambda t: t.cand.start, default=None)
+            if prev is None or (prev.cand.passage.id, prev.cand.start) in have or _asks(prev.cand.text):
+                continue
+            have.add((prev.cand.passage.id, prev.cand.start))
+            out.append(prev)
+        out.sort(key=_article_order)
+        return out
 
     def add_one(self, quoted: list[Scored], scored: list[Scored], best: int = 3) -> list[Scored]:
         """The quoted sentences with the first of the `best` of `scored` that does not repeat one of them, and the

@@ -902,6 +902,36 @@ def test_a_paragraph_mostly_quoted_is_quoted_whole_but_for_its_signposts():
     assert len(Composer._fill_gaps([long[0], long[1], long[9]], long)) == 3  # three of ten: not mostly quoted
 
 
+def test_a_sentence_pointing_back_brings_the_one_it_points_to():
+    para = _paragraph(
+        [
+            "Moscow and Astana disagree.",
+            "This is a problem.",
+            "Why would they stay?",
+            "Such doubts linger.",
+            "This paper will say more.",
+        ]
+    )
+    out = Composer.with_antecedents([para[1]], para)
+    assert [s.cand.text for s in out] == [para[0].cand.text, para[1].cand.text]  # what "this" is, in text order
+    assert len(Composer.with_antecedents([para[3]], para)) == 1  # the article's own question is not brought
+    assert len(Composer.with_antecedents([para[4]], para)) == 1  # "This paper ..." points at the paper, not back
+    assert len(Composer.with_antecedents([para[0], para[1]], para)) == 2  # already quoted: nothing added
+    assert len(Composer.with_antecedents([para[0]], para)) == 1  # a sentence that does not point back stays alone
+
+
+def test_an_answer_quoting_this_is_problematic_says_what_this_is(assistant):
+    answer = assistant.ask("Describe the place Kazakhstan holds in the bloc.")
+    quotes = [c.quote for c in answer.citations]
+    assert not answer.refused
+    for k, quote in enumerate(quotes):
+        if quote.startswith("This is problematic as Kazakhstan"):
+            assert k > 0 and "butt heads" in quotes[k - 1]
+            break
+    else:
+        pytest.fail(f"the Kazakhstan sentence was not quoted: {quotes}")
+
+
 def test_gap_holding_a_rhetorical_question_is_not_filled_unless_questions_are_asked():
     para = _paragraph(["It begins here.", "Why would anyone join?", "It ends here."])
     assert len(Composer._fill_gaps([para[0], para[2]], para)) == 2
