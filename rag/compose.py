@@ -1507,15 +1507,46 @@ class Composer:
         owned = _POSSESSIVE.search(question)  # "Who are Oliker's co-authors?": the role is what is owned
         role = _role_asked(question, {w.lower() for e in self.entities(question) for w in e.split()} | self.ubiquitous)
         named_role = re.search(_NAME_OF_ROLE, question.lower())  # "the name of the Kazakh president"
-        role_word = owned.group(2) if owned and qt.who_is else named_role.group(1) if named_role else role
+        # "the editor of the book containing Baev's chapter": the role named before the possessive is the one asked
+        before = bool(role) and -1 < question.lower().find(role) < (owned.start() if owned else 0)
+        owner_asked = owned is not None and qt.who_is and not before
+        role_word = owned.group(2) if owned and owner_asked else named_role.group(1) if named_role else role
         if qt.who_is and not any(
-            (qt.bibliographic or self._about(question, c)) and (not role_word or role_word[:5] in c.cand.text.lower())
+            (qt.bibliographic or self._about(question, c))
+            and (not role_word or role_word[:5] in c.cand.text.lower() or self._entry_gives(role_word, c.cand))
             for c in chosen
         ):
             return "no passage says who"  # a question about a work's people needs the role named too
-        if not any(self._about(question, c, act=False, slack=1) for c in chosen):
+        # one passage about all the names asked about; a picture of several things may name them one by one
+        spread = question_type(asked or question).broad and self._each_named(question, chosen)
+        if not spread and not any(self._about(question, c, act=False, slack=1) for c in chosen):
             return "no passage is about all the names asked about"
         return ""
+
+    def _each_named(self, question: str, chosen: list[Scored]) -> bool:
+        """Every name of the question is named by one of the chosen sentences (with the two before it): a picture of
+        several things ("Compare X with Y") spans sentences."""
+        entities = self.entities(question)
+        if len(entities) < 2:
+            return False
+        return all(
+            any(self._named(e, self._context(c.cand), c.cand.passage.text, self._window(c.cand)) for c in chosen)
+            for e in entities
+        )
+
+    def _entry_gives(self, role: str, c: Candidate) -> bool:
+        """A bibliography card whose entry has the field a role names ("who is the publisher of ...": its publisher
+        or journal; "the editor": an "ed." in the entry; "the author": its authors), printed without that word."""
+        entry = self.handle.entries.get(c.passage.source_key or "") if c.passage.kind == "source_card" else None
+        if entry is None:
+            return False
+        fields = {
+            "publi": bool(entry.publisher or entry.container),
+            "edito": re.search(r"\beds?\.|\bedited\b", entry.raw) is not None,
+            "autho": bool(entry.authors),
+            "write": bool(entry.authors),
+        }
+        return fields.get(role[:5], False)
 
     def _asks_her_person(self, question: str) -> str:
         """The words of a question that ask about the paper's own author as a person (her age, nationality, family,

@@ -1092,3 +1092,25 @@ def test_the_papers_author_as_a_person_is_asked_of_the_note_about_her(assistant)
         assert answer.refused and answer.checks_failed == "the article says nothing of its author's person", asked
     kept = assistant.ask("What does the author think of NATO as a yardstick?")
     assert not kept.refused
+
+
+def test_a_picture_of_several_names_may_name_them_one_by_one(assistant):
+    # no sentence names all three scholars: each is named by one of the quoted sentences, which is enough for a
+    # comparison; a name the corpus never uses ("Cobalt") still refuses
+    answer = assistant.ask("Compare what Allison, Weitz and Nikitina say about the bloc.")
+    assert not answer.refused
+    works = {s.label for c in answer.citations for s in c.sources}
+    assert {"Allison (2018)", "Weitz (2018)", "Nikitina (2012)"} <= works
+    unknown = assistant.ask("Give an overview of Operation Kanal, Rubezh and Cobalt.")
+    assert unknown.refused and unknown.checks_failed == "no passage is about all the names asked about"
+
+
+def test_a_role_an_entry_field_holds_is_answered_by_the_card(assistant):
+    # the card prints no word "publisher" or "editor": the entry's publisher and its "(ed. ...)" answer the role;
+    # the role named before a possessive ("the editor of the book containing Baev's chapter") is the one asked
+    publisher = assistant.ask("Who is the publisher of the Weitz report?")
+    assert not publisher.refused and "Strategic Studies Institute" in publisher.text
+    editor = assistant.ask("Who was the editor of the book containing Baev's chapter?")
+    assert not editor.refused and "Starr" in editor.text
+    none = assistant.ask("Who was the editor of Weitz's report?")  # the entry names no editor
+    assert none.refused and none.checks_failed == "no passage says who"
