@@ -157,6 +157,8 @@ def answer_names(text: str, limit: int = 3, skip: frozenset[str] | set[str] = fr
     for m in _NAME_RUN.finditer(text):
         opens = m.start() == 0 or re.search(r"[.!?:]\s*$", text[: m.start()]) is not None
         name = m.group(0).split(maxsplit=1)[1] if opens and " " in m.group(0) else "" if opens else m.group(0)
+        if opens and text.strip(" .!?\n") == m.group(0):  # a reply that is a name and nothing else: "Kazakhstan."
+            name = m.group(0)
         name = re.sub(r"['’]s$", "", name)
         if name and name not in out and name.lower() not in skip:
             out.append(name)
@@ -175,8 +177,18 @@ def final_question(question: str) -> str:
     return parts[-1] if len(parts) > 1 and len(content_words(parts[-1])) >= 1 else question
 
 
+# the words of a last sentence that only asks what the sources say about the sentence before it
+_META_WORDS = frozenset(
+    content_words(
+        "what does the article paper author text piece say says said think argue argues view take make of it this "
+        "that on each both side sides case for against either way overall verdict conclude"
+    )
+)
 _SECOND_PART = re.compile(
-    r",? and (?=(?:is|are|was|were|does|do|did|has|have|what|which|how|where|who|when|why|whom|whose)\b)", re.I
+    r",? and (?=(?:is|are|was|were|does|do|did|has|have|what|which|how|where|who|when|why|whom|whose)\b|"
+    # "When was it founded, and on the basis of which agreement?": a preposition's phrase, then which/what
+    r"(?:on|in|at|by|from|with|under|through|for|to|after) (?:the |a )?(?:\w+ ){0,2}?(?:of )?(?:which|what|whom)\b)",
+    re.I,
 )
 
 
@@ -187,7 +199,7 @@ def second_part(question: str) -> str:
     part = question[m.end() :].strip() if m else ""
     # two content words on each side; one will do when a wh-word opens the second ("when was it set up and what's
     # it supposed to do?"): "and what" is no list of things
-    least = 1 if re.match(r"(?:what|which|how|where|who|when|why)\b", part, re.I) else 2
+    least = 1 if re.match(r"(?:\w+ ){0,4}?(?:what|which|how|where|who|when|why|whom)\b", part, re.I) else 2
     if not m or len(content_words(question[: m.start()])) < least:
         return ""
     return part[:1].upper() + part[1:] if len(content_words(part)) >= least else ""
@@ -342,13 +354,17 @@ class Assistant:
         split = sub_questions(q)  # what the turn asks, part by part, and the facets it enumerates (read once)
         listed = facets(q, self.composer.entities)
         parts = [p for p in split if p != q] + listed if query == q else []
-        parts = [p for p in parts if not self._vague(p)]  # "how far along is it?" alone finds "as far as ..."
+        # "how far along is it?" alone finds "as far as ..."; "what does the article say?" alone finds its title page
+        parts = [p for p in parts if not self._vague(p) and set(content_words(p)) - _META_WORDS]
         # a follow-up, or a premise then a question ("Critics say X. What's the case for them?"): its own words count
         own_words = (q if query != q else final) if query != q or final != q else None
+        if own_words == final != q and not set(content_words(final)) - _META_WORDS:
+            own_words = None  # "Is it just Moscow's tool? What does the article say on each side?": the first asks
         # a compound question ("..., and is it up and running?", "Why X? Give the case usually cited."): each part
         # brings its best sentence too (a follow-up's parts too: "Which body instead? When did it come into force?"),
         # and so does each facet it enumerates
         asks = [*(split if len(split) > 1 else [p for p in [second_part(final)] if p]), *listed]
+        asks = [p for p in asks if set(content_words(p)) - _META_WORDS]  # "What does the article say on each side?"
         # every text this turn reads, embedded in one batch
         searched = [p + author for p in parts]
         vectors = self.retriever.embed_queries(

@@ -324,7 +324,8 @@ _BROAD = re.compile(
     r"\btell me about\b|\bwhat(?:'s| is) the (?:deal|story) with\b|\bthe big picture\b|\bin what ways?\b|"
     # a comparison, a round-up: "compare X with Y", "X vs Y", "how do they differ", "pull together", "main points"
     r"\bcompar(?:e|es|ed|ing|ison)\b|\bcontrast\b|\bvs\.?\b|\bversus\b|\bdiffer(?:s|ences?)?\b|\bdifferent from\b|"
-    r"\balike\b|\bround[- ]?up\b|\bpull together\b|\bsum (?:it |this |that )?up\b|\brun-?down\b|\bgist\b|"
+    r"\balike\b|\bin common\b|\bsimilarit(?:y|ies)\b|"
+    r"\bround[- ]?up\b|\bpull together\b|\bsum (?:it |this |that )?up\b|\brun-?down\b|\bgist\b|"
     r"\brecap\b|\b(?:main|key) (?:points|claims|arguments|ideas|takeaways)\b|\beverything\b|"
     r"\?\s+\S.*\?|"  # two questions in one turn, or joined: "what must it do, and what's standing in the way?"
     r", and (?:what|why|how)\b",
@@ -372,7 +373,8 @@ def question_type(q: str) -> QuestionType:
                 r"\bwho\b|\b(?:which|what) (source|author|work|scholar|analyst|researcher|academic|expert|writer|"
                 r"commentator|specialist|critic|study|studies)\b|\bcite[sd]?\b|"
                 r"\baccording to\b(?! the (?:article|paper))|"
-                r"\bwhat (source|work)\b|\bpage\b|\bargues?\b|\bcontends?\b|\bwhose\b|"
+                # "what does it argue with Moscow about": a quarrel, not a claim
+                r"\bwhat (source|work)\b|\bpage\b|\bargues?\b(?! (?:with|over)\b)|\bcontends?\b|\bwhose\b|"
                 # "the source for the claim", "what's the citation", "where does the figure about X come from"
                 r"\bsources? (?:for|of|behind)\b|\bcitations?\b|\b(?:claim|figure|statistic|estimate|quote|"
                 r"quotation|data|number|point|assertion)s?\b[^?]{0,50}\b(?:come|comes|came|taken|drawn) from\b",
@@ -431,6 +433,11 @@ def question_type(q: str) -> QuestionType:
                 # "where is that written down / stated / spelled out": a document's wording, not a place
                 r"(?!.*\b(?:written|stated|said|set out|spelled out|spelt out|laid down|enshrined|codified|"
                 r"mentioned|defined|argued|discussed)\b)"
+                # "where is the friction", "where are the weak spots": a point, not a place
+                r"(?! (?:the |its |their )?(?:friction|frictions|tension|tensions|problem|problems|trouble|"
+                r"difficulty|difficulties|catch|rub|weakness|weaknesses|weak spots?|disagreement|disagreements|"
+                r"conflict|conflicts|gap|gaps|limit|limits|risk|risks|danger|dangers|challenge|challenges|"
+                r"fault lines?|sticking points?|value|benefit|benefits|logic|sense|point|disconnect|contradiction)\b)"
                 # "where do they part ways", "where does it fall short": a point of difference, not a place
                 r"(?!.*\b(?:part ways|part company|differ|differs|diverge|diverges|disagree|disagrees|clash|clashes|"
                 r"overlap|overlaps|fall short|falls short|fell short|go wrong|goes wrong|went wrong|fit in|fits in|"
@@ -635,7 +642,7 @@ _BALANCE_WORDS = (
 )
 _BALANCE = re.compile(
     r"\bpros and cons\b|\btrade-?offs?\b|\b(?:on|from) (?:each|both|either) sides?\b|\bfor and against\b|"
-    + _BALANCE_WORDS,
+    r"\bagainst and for\b|" + _BALANCE_WORDS,
     re.I,
 )
 # a question that grants a criticism before asking what stands against it
@@ -1384,6 +1391,8 @@ class Composer:
         person = _PERSON_ASKED.search(question) is not None
         about_paper = _about_the_paper(question, self.author)
         verdict = bool(named_part) and _VERDICT_ASKED.search(question) is not None
+        explained = qt.reason or qt.broad
+        front = self._parts["front"]  # the title page: title, journal line, key words
         out = []
         for c in cands:
             sem = _fit(qvec, c)
@@ -1434,6 +1443,8 @@ class Composer:
                 bonus -= 0.2  # the article's own rhetorical questions never answer one
             if c.passage.kind == "article" and _SIGNPOST.search(text) and not about_paper:
                 bonus -= 0.3  # "Following this, operations ... will be identified": the paper's plan, not its findings
+            if explained and c.passage.id in front and not about_paper:
+                bonus -= 0.3  # "Is it Moscow's tool? What does the article say?": its title page argues nothing
             score = rank_sem + 0.35 * overlap + 0.06 / (1 + c.rank) + bonus
             out.append(Scored(c, score, sem, overlap))
         out.sort(key=lambda s: -s.score)
@@ -1869,6 +1880,9 @@ class Composer:
             pool.sort(key=lambda s: -(s.score + (_SAME_PARAGRAPH if s.cand.passage.id == home else 0.0)))
         if back:  # the sentences it sums up come first, whatever else scored close
             out, pool = [top], back + pool
+        ahead = same[i + 1 : i + 1 + _ANNOUNCED] if _ANNOUNCES.search(top.cand.text) else []
+        if ahead:  # "NATO and the CSTO share a few common variables.": what it announces comes next, whatever it scores
+            pool, limit = ahead + pool, max(limit, len(out) + len(ahead))
         named = self.named_part(asked or question) if broad else set()
         if named:  # "the author's bottom line": the part it names is the answer, its close sentences first (two more)
             mine = [s for s in scored if s.cand.passage.id in named and s.score >= top.score - 0.4]
@@ -2053,6 +2067,15 @@ def _article_order(s: Scored) -> tuple[bool, int, int]:
 _ELSEWHERE_GAP = 0.12
 _MOSTLY = 0.5  # a paragraph this much quoted is quoted whole (0.5 measured; README, "Eval")
 # a sentence that sums up what came before as the reason: "This is key to ... why X", "That is why", "For these reasons"
+# a sentence announcing what its paragraph goes on to set out ("NATO and the CSTO share a few common variables.",
+# "Reasons to remain are threefold:"), and how many of the sentences after it come with it
+_ANNOUNCES = re.compile(
+    r"\b(?:a few|several|some|many|various|a number of|numerous|two|three|four|five) (?:\w+ )?(?:variables|reasons|"
+    r"factors|features|ways|points|elements|aspects|problems|challenges|benefits|differences|similarities|things|"
+    r"issues|threats|characteristics|traits|commonalities|areas|concerns|obstacles|lessons|motives)\W*$|"
+    r"\b(?:twofold|threefold|fourfold)\W*$|:\s*$"
+)
+_ANNOUNCED = 3
 _POINTS_BACK = re.compile(
     r"(?:This|That|These|Such|All this)\s+(?:is|are|was|were|explains?|shows?|illustrates?|demonstrates?)\b"
     r"[^.]{0,40}?\b(?:why|reasons?|key|crucial|central)\b|For (?:these|this|such|all these) reasons?\b"

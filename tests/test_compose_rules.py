@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from index.types import Passage
-from rag.api import core_question, retrieval_query, second_part, switched_question
+from rag.api import answer_names, core_question, retrieval_query, second_part, sub_questions, switched_question
 from rag.compose import (
     _ABOUT_THE_PAPER,
     _SIGNPOST,
@@ -1114,3 +1114,41 @@ def test_a_role_an_entry_field_holds_is_answered_by_the_card(assistant):
     assert not editor.refused and "Starr" in editor.text
     none = assistant.ask("Who was the editor of Weitz's report?")  # the entry names no editor
     assert none.refused and none.checks_failed == "no passage says who"
+
+
+def test_idioms_that_ask_no_place_no_claim_and_a_comparison():
+    assert not question_type("Why is Belarus a member, and where is the friction?").where
+    assert not question_type("Where are the weak spots of the alliance?").where
+    assert question_type("Where is the Crisis Response Center?").where
+    assert question_type("What do NATO and the CSTO have in common?").broad
+    assert question_type("Are the drills worth anything? What are the arguments against and for?").reason
+    assert not question_type("What does it argue with Moscow about?").source  # a quarrel, not a claim
+    assert question_type("Who argues that the CSTO lacks a coherent ideology?").source
+
+
+def test_a_compound_question_whose_second_part_opens_with_a_preposition(assistant):
+    assert sub_questions("When was the CSTO set up, and under which treaty?", least=1) == [
+        "When was the CSTO set up",
+        "Under which treaty?",
+    ]
+    answer = assistant.ask("When was the CSTO set up, and under which treaty?")
+    assert not answer.refused and "Tashkent Treaty" in answer.text and "1992" in answer.text
+
+
+def test_a_last_sentence_asking_only_what_the_paper_says_leaves_the_question_to_the_first(assistant):
+    answer = assistant.ask("Is the CSTO merely Moscow's instrument? What does the paper say on both sides?")
+    assert not answer.refused
+    assert not any(c.section == "Title" for c in answer.citations)  # the title page argues nothing
+    assert "Moscow" in answer.text
+
+
+def test_a_sentence_announcing_what_follows_brings_it(assistant):
+    answer = assistant.ask("What features do NATO and the CSTO share?")
+    assert "share a few common variables" in answer.text
+    assert "Collective security remains the consistent objective" in answer.text  # what it announced
+
+
+def test_a_reply_that_is_only_a_name_is_what_it_refers_to():
+    assert answer_names("Kazakhstan.") == ["Kazakhstan"]
+    assert answer_names("Operation Kanal.") == ["Operation Kanal"]
+    assert answer_names("It is the oldest. [1]") == []
