@@ -379,7 +379,7 @@ class Assistant:
             part_vectors = vectors[1 : 1 + len(searched)]  # words drown in the whole question's)
             rankings = [self.retriever.retrieve(p, vector=v) for p, v in zip(searched, part_vectors, strict=True)]
             retrieved, depth = with_parts(retrieved, rankings, depth)
-        retrieved = part_second(retrieved, self.composer.named_part(q))
+        retrieved = part_second(retrieved, self.composer.named_part(q), self.handle.passages)
         t2 = time.perf_counter()
         focus = self.retriever.embed_query(own_words) if own_words else None
         # a follow-up naming a new thing without a pronoun for the old one ("And the Air Bridge one?") is about it;

@@ -219,7 +219,13 @@ STRUCTURE_CUES = {
         r"\bintroduction\b|\bsets? out\b|\bresearch questions?\b|\bat the (?:start|outset|beginning)\b|"
         # "the paper's summary", not "quick summary please" (a form asked for the answer)
         r"\babstract\b|\b(?:the|its|this|article's|paper's|author's|article’s|paper’s|author’s) summary\b|"
-        r"\baims? (?:of|to)\b|\b(?:opening|first) (?:section|part|paragraph|page)s?\b",
+        r"\baims? (?:of|to)\b|\b(?:opening|first) (?:section|part|paragraph|page)s?\b|"
+        # what the paper itself is about: "what is the article about", "the topic of this paper"
+        # (not "what was the article about", a follow-up on a cited article)
+        r"\bwhat(?:'s|’s| is) (?:this|the) (?:paper|article|piece|study|essay) (?:all )?about\b|"
+        r"\bwhat does (?:this|the) (?:paper|article|piece|study|essay) (?:examine|cover|discuss|study|"
+        r"investigate|look at|deal with|focus on|do)\b|"
+        r"\b(?:topic|subject|theme|focus|purpose) of (?:this|the) (?:paper|article|piece|study|essay)\b",
         re.I,
     ),
     # the paper's front matter: "the paper's key words", "which journal published this article", "its ISSN"

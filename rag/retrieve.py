@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from index.acronyms import acronyms, aliases, expand
 from index.store import IndexHandle
+from index.types import Passage
 from rag.compose import STRUCTURE_CUES, alias_asked, article_parts
 from rag.types import ScoredPassage
 
@@ -290,12 +291,19 @@ def with_parts(
     return [sp.model_copy(update={"rank": i}) for i, sp in enumerate(order)], depth + len(extra)
 
 
-def part_second(ranked: list[ScoredPassage], part: set[str]) -> list[ScoredPassage]:
+def part_second(
+    ranked: list[ScoredPassage], part: set[str], passages: Mapping[str, Passage] | None = None
+) -> list[ScoredPassage]:
     """The ranking with the passages of a part of the article the question names ("the paper's last paragraph")
-    second, after the best passage (unchanged when that is one of them)."""
+    second, after the best passage (unchanged when that is one of them); those of the part no ranker found come
+    too, from `passages`, in the article's order ("What is the article about?" names its summary, which shares
+    no word with it)."""
     if not part or len(ranked) < 2 or ranked[0].passage.id in part:
         return ranked
     kept = [sp for sp in ranked if sp.passage.id in part]
+    found = {sp.passage.id for sp in kept}
+    unfound = sorted((passages[i] for i in part - found if passages and i in passages), key=lambda p: p.start)
+    kept += [ScoredPassage(passage=p, score=0.0, rank=len(ranked)) for p in unfound]
     rest = [sp for sp in ranked if sp.passage.id not in part]
     order = rest[:1] + [sp.model_copy(update={"score": rest[0].score}) for sp in kept] + rest[1:]
     return [sp.model_copy(update={"rank": i}) for i, sp in enumerate(order)]
