@@ -1166,8 +1166,10 @@ def _role_asked(question: str, names: set[str]) -> str:
 
 def _asked_words(question: str) -> list[str]:
     """The content words of a question about the article, without its words for the article itself ("this
-    paper", "the article's")."""
-    return content_words(re.sub(r"\b(?:this|the) (?:paper|article)(?:'s|’s)?", " ", question, flags=re.I))
+    paper", "the article's", "the topic of this study")."""
+    own = r"\b(?:(?:topic|subject|theme|focus|purpose|gist) of )?(?:this|the) (?:paper|article|study|piece|essay)"
+    own += r"(?:'s|’s)?"
+    return content_words(re.sub(own, " ", question, flags=re.I))
 
 
 def _country_names() -> frozenset[str]:

@@ -1156,7 +1156,8 @@ def test_a_reply_that_is_only_a_name_is_what_it_refers_to():
 
 def test_what_the_paper_is_about_is_its_summary_and_introduction(assistant):
     # the question shares no word with the summary: the part it names is read even when no ranker found it
-    for question in ("What is this paper about?", "What does this article deal with?"):
+    asked = ("What is this paper about?", "What does this article deal with?", "What is the topic of the study?")
+    for question in asked:
         answer = assistant.ask(question)
         assert not answer.refused, question
         assert {c.section for c in answer.citations} <= {"Summary", "Introduction"}, question
