@@ -184,6 +184,13 @@ _META_WORDS = frozenset(
         "that on each both side sides case for against either way overall verdict conclude"
     )
 )
+
+
+def _only_meta(text: str) -> bool:
+    """Whether a sentence only asks what the sources say ("What does the article say on each side?")."""
+    return not set(content_words(text)) - _META_WORDS
+
+
 _SECOND_PART = re.compile(
     r",? and (?=(?:is|are|was|were|does|do|did|has|have|what|which|how|where|who|when|why|whom|whose)\b|"
     # "When was it founded, and on the basis of which agreement?": a preposition's phrase, then which/what
@@ -355,16 +362,16 @@ class Assistant:
         listed = facets(q, self.composer.entities)
         parts = [p for p in split if p != q] + listed if query == q else []
         # "how far along is it?" alone finds "as far as ..."; "what does the article say?" alone finds its title page
-        parts = [p for p in parts if not self._vague(p) and set(content_words(p)) - _META_WORDS]
+        parts = [p for p in parts if not self._vague(p) and not _only_meta(p)]
         # a follow-up, or a premise then a question ("Critics say X. What's the case for them?"): its own words count
         own_words = (q if query != q else final) if query != q or final != q else None
-        if own_words == final != q and not set(content_words(final)) - _META_WORDS:
+        if own_words == final != q and _only_meta(final):
             own_words = None  # "Is it just Moscow's tool? What does the article say on each side?": the first asks
         # a compound question ("..., and is it up and running?", "Why X? Give the case usually cited."): each part
         # brings its best sentence too (a follow-up's parts too: "Which body instead? When did it come into force?"),
         # and so does each facet it enumerates
         asks = [*(split if len(split) > 1 else [p for p in [second_part(final)] if p]), *listed]
-        asks = [p for p in asks if set(content_words(p)) - _META_WORDS]  # "What does the article say on each side?"
+        asks = [p for p in asks if not _only_meta(p)]  # "What does the article say on each side?" asks nothing new
         # every text this turn reads, embedded in one batch
         searched = [p + author for p in parts]
         vectors = self.retriever.embed_queries(

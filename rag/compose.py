@@ -1528,8 +1528,8 @@ class Composer:
         named_role = re.search(_NAME_OF_ROLE, question.lower())  # "the name of the Kazakh president"
         # "the editor of the book containing Baev's chapter": the role named before the possessive is the one asked
         before = bool(role) and -1 < question.lower().find(role) < (owned.start() if owned else 0)
-        owner_asked = owned is not None and qt.who_is and not before
-        role_word = owned.group(2) if owned and owner_asked else named_role.group(1) if named_role else role
+        owner = owned if qt.who_is and not before else None
+        role_word = owner.group(2) if owner else named_role.group(1) if named_role else role
         if qt.who_is and not any(
             (qt.bibliographic or self._about(question, c))
             and (not role_word or role_word[:5] in c.cand.text.lower() or self._entry_gives(role_word, c.cand))
@@ -2074,7 +2074,6 @@ def _article_order(s: Scored) -> tuple[bool, int, int]:
 # 0.06 and 0.12 gave the same figures on every set (one inspected heldout8 question gained, none lost).
 _ELSEWHERE_GAP = 0.12
 _MOSTLY = 0.5  # a paragraph this much quoted is quoted whole (0.5 measured; README, "Eval")
-# a sentence that sums up what came before as the reason: "This is key to ... why X", "That is why", "For these reasons"
 # a sentence announcing what its paragraph goes on to set out ("NATO and the CSTO share a few common variables.",
 # "Reasons to remain are threefold:"), and how many of the sentences after it come with it
 _ANNOUNCES = re.compile(
@@ -2084,6 +2083,7 @@ _ANNOUNCES = re.compile(
     r"\b(?:twofold|threefold|fourfold)\W*$|:\s*$"
 )
 _ANNOUNCED = 3
+# a sentence that sums up what came before as the reason: "This is key to ... why X", "That is why", "For these reasons"
 _POINTS_BACK = re.compile(
     r"(?:This|That|These|Such|All this)\s+(?:is|are|was|were|explains?|shows?|illustrates?|demonstrates?)\b"
     r"[^.]{0,40}?\b(?:why|reasons?|key|crucial|central)\b|For (?:these|this|such|all these) reasons?\b"
