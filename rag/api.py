@@ -16,6 +16,7 @@ from index.types import Passage
 from rag.compose import DEPTH, WIDE_DEPTH, Composer, american, content_words, question_type, render
 from rag.retrieve import part_second, with_parts
 from rag.types import Answer, CitingPassage, ScoredPassage, SourceView
+from rag.verify import ends_with_abbreviation
 
 REFUSAL = "The indexed sources don't say (asked: {topic}). The closest passages are listed below."
 _ANAPHORA = re.compile(
@@ -167,10 +168,22 @@ def answer_names(text: str, limit: int = 3, skip: frozenset[str] | set[str] = fr
     return out
 
 
+def question_sentences(question: str) -> list[str]:
+    """A question's sentences: split where a full stop, ! or ? is followed by a capital, but not after an
+    abbreviation ("(i.e. Moscow)") nor inside parentheses."""
+    out: list[str] = []
+    for piece in re.split(r"(?<=[.!?])\s+(?=[A-Z])", question.strip()):
+        if out and (ends_with_abbreviation(out[-1]) or out[-1].count("(") > out[-1].count(")")):
+            out[-1] += " " + piece
+        elif piece:
+            out.append(piece)
+    return out
+
+
 def final_question(question: str) -> str:
     """The last sentence of a question that opens with a premise ("Critics say X. What's the case for them?");
     the question itself otherwise."""
-    parts = [p for p in re.split(r"(?<=[.!?])\s+(?=[A-Z])", question.strip()) if p]
+    parts = question_sentences(question)
     asking = [i for i, p in enumerate(parts) if p.endswith("?")]
     if asking and asking[-1] < len(parts) - 1:  # "When did X quit? I need the year.": the question and its rider
         return " ".join(parts[asking[-1] :])
@@ -216,7 +229,7 @@ def sub_questions(question: str, least: int = 2) -> list[str]:
     """What a turn asks, each on its own: its sentences, and a compound sentence's two parts ("How does the author
     split the alliance, and what follows from it?" -> both questions); one item when it asks one thing."""
     parts: list[str] = []
-    for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z])", question.strip()):
+    for sentence in question_sentences(question):
         second = second_part(sentence)
         first = sentence[: _SECOND_PART.search(sentence).start()] if second else sentence  # type: ignore[union-attr]
         parts += [p for p in (first, second) if len(content_words(p)) >= least]
@@ -438,6 +451,9 @@ class Assistant:
                 quoted = self.composer.add_one(quoted, also)
         # a quoted sentence pointing back ("This is problematic as ...") comes with what it points to
         quoted = quoted if whole else self.composer.with_antecedents(quoted, scored)
+        # a picture or an explanation names the works behind it: up to two close sentences citing a work not yet cited
+        if not whole and (question_type(q).broad or qt.reason):
+            quoted = self.composer.with_other_works(quoted, scored)
         citations = self.composer.citations(quoted)
         answer = Answer(
             question=asked,

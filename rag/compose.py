@@ -1958,6 +1958,34 @@ class Composer:
         out.sort(key=_article_order)
         return out
 
+    def with_other_works(self, quoted: list[Scored], scored: list[Scored]) -> list[Scored]:
+        """The quoted sentences and, for a picture or an explanation, up to _OTHER_WORKS more that cite a work none
+        of them cites, best first, within _OTHER_WORKS_GAP of the best quoted and _OTHER_WORKS_MEANING of the closest
+        in meaning: an answer drawn from the literature shows which works it stands on, not only the one its closest
+        paragraph cites. The article's own questions and signposts are not brought; a sentence repeating a quoted
+        one is not either."""
+        if not quoted:
+            return quoted
+        most = _OTHER_WORKS
+        top, closest = max(s.score for s in quoted), max(s.semantic for s in quoted)
+        cited = {r.key for s in quoted for r in self.sources_of(s.cand)}
+        out = list(quoted)
+        for s in scored:
+            if most <= 0 or s.score < top - _OTHER_WORKS_GAP:
+                break
+            if s.semantic < closest - _OTHER_WORKS_MEANING:  # a shared word is not enough: close in meaning too
+                continue
+            if s.cand.passage.kind != "article" or _asks(s.cand.text) or _SIGNPOST.search(s.cand.text):
+                continue
+            keys = {r.key for r in self.sources_of(s.cand)}
+            if not keys - cited or self._redundant(s, out):
+                continue
+            out.append(s)
+            cited |= keys
+            most -= 1
+        out.sort(key=_article_order)
+        return out
+
     def add_one(self, quoted: list[Scored], scored: list[Scored], best: int = 3) -> list[Scored]:
         """The quoted sentences with the first of the `best` of `scored` that does not repeat one of them, and the
         sentences that carry it on ("On paper, its tasks are broad. On the one hand, ... Concurrently, ..."; two at
@@ -2095,6 +2123,9 @@ _GAP = 3
 # a question asking for a picture ("summarise", "overall verdict", "both sides") reads like an explanation and
 # quotes one sentence more, down to 0.18 below the best (2 and 0.22 measured too: one question more, on a blind set)
 _BROAD_EXTRA = 1
+_OTHER_WORKS = 2  # sentences a picture or an explanation may add for works it does not yet cite
+_OTHER_WORKS_GAP = 0.3
+_OTHER_WORKS_MEANING = 0.2  # and no further below the closest quoted sentence in meaning
 _BROAD_FLOOR = 0.18
 # ... and takes another paragraph's sentences within 0.2 of the best (0.12 for a why-question; 0.2 gained two, lost
 # none)

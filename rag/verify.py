@@ -36,6 +36,13 @@ _ABBREVIATION = re.compile(
     r"\b[A-Z]\.|\b(?:[A-Z]\.){2,})$",
     re.I,
 )
+
+
+def ends_with_abbreviation(text: str) -> bool:
+    """Whether `text` ends with an abbreviation's full stop ("i.e.", "e.g.", "U.S."), not a sentence's."""
+    return _ABBREVIATION.search(text) is not None
+
+
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’\-]*")

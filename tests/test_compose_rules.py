@@ -1161,3 +1161,25 @@ def test_what_the_paper_is_about_is_its_summary_and_introduction(assistant):
         answer = assistant.ask(question)
         assert not answer.refused, question
         assert {c.section for c in answer.citations} <= {"Summary", "Introduction"}, question
+
+
+def test_an_abbreviation_or_a_parenthesis_does_not_end_a_question_sentence():
+    from rag.api import final_question, question_sentences
+
+    asked = "Why would a small member (i.e. Armenia) not call on the bloc? Explain."
+    assert question_sentences(asked) == ["Why would a small member (i.e. Armenia) not call on the bloc?", "Explain."]
+    assert (
+        final_question("Which works (e.g. Allison) are critical of it?")
+        == "Which works (e.g. Allison) are critical of it?"
+    )
+    assert final_question("Critics say it is idle. What good is it?") == "What good is it?"
+
+
+def test_an_explanation_names_the_works_behind_it(assistant):
+    # the closest paragraph cites one work; close sentences citing others join the answer (two at most)
+    answer = assistant.ask("Why do members hesitate to rely on the alliance in a crisis?")
+    assert not answer.refused
+    works = {s.key for c in answer.citations for s in c.sources}
+    assert len(works) >= 3
+    picture = assistant.ask("How do scholars judge the alliance's effectiveness?")
+    assert len({s.key for c in picture.citations for s in c.sources}) >= 3
