@@ -451,7 +451,7 @@ class Assistant:
                 quoted = self.composer.add_one(quoted, also)
         # a quoted sentence pointing back ("This is problematic as ...") comes with what it points to
         quoted = quoted if whole else self.composer.with_antecedents(quoted, scored)
-        # a picture or an explanation names the works behind it: up to two close sentences citing a work not yet cited
+        # a picture or an explanation names the works behind it: up to three close sentences citing a work not yet cited
         if not whole and (question_type(q).broad or qt.reason):
             quoted = self.composer.with_other_works(quoted, scored)
         citations = self.composer.citations(quoted)

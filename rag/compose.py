@@ -2123,7 +2123,7 @@ _GAP = 3
 # a question asking for a picture ("summarise", "overall verdict", "both sides") reads like an explanation and
 # quotes one sentence more, down to 0.18 below the best (2 and 0.22 measured too: one question more, on a blind set)
 _BROAD_EXTRA = 1
-_OTHER_WORKS = 2  # sentences a picture or an explanation may add for works it does not yet cite
+_OTHER_WORKS = 3  # sentences a picture or an explanation may add for works it does not yet cite
 _OTHER_WORKS_GAP = 0.3
 _OTHER_WORKS_MEANING = 0.2  # and no further below the closest quoted sentence in meaning
 _BROAD_FLOOR = 0.18

@@ -1176,7 +1176,7 @@ def test_an_abbreviation_or_a_parenthesis_does_not_end_a_question_sentence():
 
 
 def test_an_explanation_names_the_works_behind_it(assistant):
-    # the closest paragraph cites one work; close sentences citing others join the answer (two at most)
+    # the closest paragraph cites one work; close sentences citing others join the answer (three at most)
     answer = assistant.ask("Why do members hesitate to rely on the alliance in a crisis?")
     assert not answer.refused
     works = {s.key for c in answer.citations for s in c.sources}
