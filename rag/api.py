@@ -451,9 +451,13 @@ class Assistant:
                 quoted = self.composer.add_one(quoted, also)
         # a quoted sentence pointing back ("This is problematic as ...") comes with what it points to
         quoted = quoted if whole else self.composer.with_antecedents(quoted, scored)
-        # a picture or an explanation names the works behind it: up to three close sentences citing a work not yet cited
-        if not whole and (question_type(q).broad or qt.reason):
-            quoted = self.composer.with_other_works(quoted, scored)
+        # an open question (a picture, an explanation, "what does X think") names the works behind its answer: up to
+        # three close sentences citing a work not yet cited; a date, number, place, person, list, "who says" or
+        # reference question keeps its focused answer
+        slotted = qt.when or qt.number or qt.where or qt.who_is or qt.listing or qt.source or qt.bibliographic
+        if not whole and (question_type(q).broad or not slotted):
+            named = self.composer.named_part(q)  # "What is this paper about?": from the part it names only
+            quoted = self.composer.with_other_works(quoted, [s for s in scored if s.cand.passage.id in named] or scored)
         citations = self.composer.citations(quoted)
         answer = Answer(
             question=asked,

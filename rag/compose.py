@@ -1959,7 +1959,7 @@ class Composer:
         return out
 
     def with_other_works(self, quoted: list[Scored], scored: list[Scored]) -> list[Scored]:
-        """The quoted sentences and, for a picture or an explanation, up to _OTHER_WORKS more that cite a work none
+        """The quoted sentences and, for an open question, up to _OTHER_WORKS more that cite a work none
         of them cites, best first, within _OTHER_WORKS_GAP of the best quoted and _OTHER_WORKS_MEANING of the closest
         in meaning: an answer drawn from the literature shows which works it stands on, not only the one its closest
         paragraph cites. The article's own questions and signposts are not brought; a sentence repeating a quoted
@@ -2123,7 +2123,7 @@ _GAP = 3
 # a question asking for a picture ("summarise", "overall verdict", "both sides") reads like an explanation and
 # quotes one sentence more, down to 0.18 below the best (2 and 0.22 measured too: one question more, on a blind set)
 _BROAD_EXTRA = 1
-_OTHER_WORKS = 3  # sentences a picture or an explanation may add for works it does not yet cite
+_OTHER_WORKS = 3  # sentences an open question may add for works it does not yet cite
 _OTHER_WORKS_GAP = 0.3
 _OTHER_WORKS_MEANING = 0.2  # and no further below the closest quoted sentence in meaning
 _BROAD_FLOOR = 0.18

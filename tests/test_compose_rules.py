@@ -1183,3 +1183,11 @@ def test_an_explanation_names_the_works_behind_it(assistant):
     assert len(works) >= 3
     picture = assistant.ask("How do scholars judge the alliance's effectiveness?")
     assert len({s.key for c in picture.citations for s in c.sources}) >= 3
+    # any open question, not only a why or a picture: "what does X do" shows the CSTO's own page beside Nikitin's
+    cyber = assistant.ask("What does the CSTO do about cyber threats?")
+    assert {"nikitin2014", "csto2019d"} <= {s.key for c in cyber.citations for s in c.sources}
+
+
+def test_a_date_question_keeps_its_focused_answer(assistant):
+    answer = assistant.ask("In what year did the CSTO agree to set up its Crisis Response Center?")
+    assert not answer.refused and "2016" in answer.text and len(answer.citations) <= 3
