@@ -60,7 +60,13 @@ class Settings(BaseSettings):
         description="Reciprocal-rank fusion constant: a passage scores sum(1 / (k + rank)) over the rankers; smaller k "
         "lets one ranker's first place count for more against several middling places (llama-index fixes 60).",
     )
-    max_sentences: int = Field(default=3, ge=1, le=10, description="Most sentences in an extractive answer.")
+    max_sentences: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="Best sentences an extractive answer selects before context is added (neighbours in their"
+        " paragraph, each part's best sentence, sentences citing other works), so answers can run longer.",
+    )
     refusal_threshold: float = Field(
         default=0.35,
         ge=-1.0,
