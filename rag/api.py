@@ -449,8 +449,6 @@ class Assistant:
             also = self.composer.score(part, qvec, pool, focus=own, topic=names)
             if also and self.composer.evidence(also, part) >= self.settings.refusal_threshold:
                 quoted = self.composer.add_one(quoted, also)
-        # a quoted sentence pointing back ("This is problematic as ...") comes with what it points to
-        quoted = quoted if whole else self.composer.with_antecedents(quoted, scored)
         # an open question (a picture, an explanation, "what does X think") names the works behind its answer: up to
         # three close sentences citing a work not yet cited; a date, number, place, person, list, "who says" or
         # reference question keeps its focused answer
@@ -458,6 +456,8 @@ class Assistant:
         if not whole and (question_type(q).broad or not slotted):
             named = self.composer.named_part(q)  # "What is this paper about?": from the part it names only
             quoted = self.composer.with_other_works(quoted, [s for s in scored if s.cand.passage.id in named] or scored)
+        # a quoted sentence pointing back ("This is problematic as ...") comes with what it points to
+        quoted = quoted if whole else self.composer.with_antecedents(quoted, scored)
         citations = self.composer.citations(quoted)
         answer = Answer(
             question=asked,

@@ -1181,6 +1181,9 @@ def test_an_explanation_names_the_works_behind_it(assistant):
     assert not answer.refused
     works = {s.key for c in answer.citations for s in c.sources}
     assert len(works) >= 3
+    quotes = [c.quote for c in answer.citations]  # a work's sentence pointing back comes with what "this" is
+    at = next(i for i, q in enumerate(quotes) if q.startswith("This is especially apparent"))
+    assert quotes[at - 1].startswith("Disagreements within the CSTO contribute")
     picture = assistant.ask("How do scholars judge the alliance's effectiveness?")
     assert len({s.key for c in picture.citations for s in c.sources}) >= 3
     # any open question, not only a why or a picture: "what does X do" shows the CSTO's own page beside Nikitin's
