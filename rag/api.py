@@ -399,7 +399,8 @@ class Assistant:
             part_vectors = vectors[1 : 1 + len(searched)]  # words drown in the whole question's)
             rankings = [self.retriever.retrieve(p, vector=v) for p, v in zip(searched, part_vectors, strict=True)]
             retrieved, depth = with_parts(retrieved, rankings, depth)
-        retrieved = part_second(retrieved, self.composer.named_part(q), self.handle.passages)
+        named_part = self.composer.named_part(q)  # a part of the article the question names ("the paper's summary")
+        retrieved = part_second(retrieved, named_part, self.handle.passages)
         t2 = time.perf_counter()
         focus = self.retriever.embed_query(own_words) if own_words else None
         # a follow-up naming a new thing without a pronoun for the old one ("And the Air Bridge one?") is about it;
@@ -454,8 +455,8 @@ class Assistant:
         # reference question keeps its focused answer
         slotted = qt.when or qt.number or qt.where or qt.who_is or qt.listing or qt.source or qt.bibliographic
         if not whole and (question_type(q).broad or not slotted):
-            named = self.composer.named_part(q)  # "What is this paper about?": from the part it names only
-            quoted = self.composer.with_other_works(quoted, [s for s in scored if s.cand.passage.id in named] or scored)
+            mine = [s for s in scored if s.cand.passage.id in named_part]  # "What is this paper about?": that part
+            quoted = self.composer.with_other_works(quoted, mine or scored)
         # a quoted sentence pointing back ("This is problematic as ...") comes with what it points to
         quoted = quoted if whole else self.composer.with_antecedents(quoted, scored)
         citations = self.composer.citations(quoted)
