@@ -25,3 +25,15 @@ class StoreUnavailableError(CstoQaError):
 
 class BuildError(CstoQaError):
     """The index could not be built; the previous index, if any, is left untouched."""
+
+
+class BlockedAddressError(CstoQaError):
+    """A fetch was refused: the host resolves to a loopback, private, link-local, multicast or reserved address."""
+
+
+class UsageError(CstoQaError, ValueError):
+    """A command or API argument names something that does not exist (e.g. an unknown bibliography key)."""
+
+
+class PortInUseError(CstoQaError):
+    """The page's host and port cannot be bound (another server uses the port, or the address is not local)."""

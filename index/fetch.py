@@ -1,9 +1,14 @@
 """`csto-qa sources fetch`: download the cited works that have a URL into the sources folder (online, on request).
 
-Never called at set-up or by the default tests. Each URL is fetched with a timeout, a size cap, a clear User-Agent
-and retries with exponential backoff (connection errors, timeouts, 5xx, 408, 429); the file is saved atomically as
-`<key>.pdf|.html|.txt` and `.fetch-cache.json` records what was fetched, so a second run downloads nothing new.
-One URL failing never stops the others.
+Never called at set-up or by the default tests. Each URL is fetched with a timeout per operation, a total deadline
+(redirects, retries and backoff included: a server trickling a byte a second is cut off at it), a size cap, a clear
+User-Agent and retries with exponential backoff (connection errors, timeouts, 5xx, 408, 429); the file is saved
+atomically as `<key>.pdf|.html|.txt` and `.fetch-cache.json` records what was fetched, so a second run downloads
+nothing new. One URL failing never stops the others.
+
+Only public pages are fetched: every host, the first and each redirect's, is resolved and refused when any of its
+addresses is loopback, private, link-local, multicast or reserved, and the connection is made to the checked address
+itself (see index/net.py); `allow_hosts` names private hosts that may be fetched anyway (an intranet mirror).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import os
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +29,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from index.errors import BlockedAddressError, UsageError
 from index.fulltext import list_fulltexts
+from index.net import AddressPolicy, deadline, guarded_client, remaining
 from index.types import SourceEntry
 
 CACHE_FILE = ".fetch-cache.json"
@@ -156,6 +164,8 @@ def _get_once(
             return _Download(
                 tmp, size, sha, content_type, r.headers.get("etag", ""), r.headers.get("last-modified", ""), head
             )
+    except BlockedAddressError as exc:
+        raise _FailedError(str(exc)) from None
     except httpx.TimeoutException as exc:
         raise _RetryableError(f"timed out ({type(exc).__name__})") from None
     except httpx.TransportError as exc:
@@ -174,17 +184,29 @@ def _get(
     max_bytes: int,
     retries: int,
     backoff_s: float,
+    deadline_s: float | None = None,
 ) -> tuple[_Download, int]:
-    """GET with retries and exponential backoff; returns the download and the number of attempts."""
+    """GET with retries and exponential backoff, all within `deadline_s`; returns the download and the attempts."""
     last: _RetryableError | None = None
-    for attempt in range(retries + 1):
-        try:
-            got = _get_once(client, url, headers=headers, dest_dir=dest_dir, key=key, max_bytes=max_bytes)
-            return got, attempt + 1
-        except _RetryableError as exc:
-            last = exc
-            if attempt < retries:
-                time.sleep(backoff_s * 2**attempt)
+    late = _FailedError(
+        f"no complete answer within {deadline_s or 0:g} s (fetch_deadline_s); raise CSTO_QA_FETCH_DEADLINE_S for a "
+        "slow site"
+    )
+    with deadline(deadline_s) if deadline_s is not None else contextlib.nullcontext():
+        for attempt in range(retries + 1):
+            try:
+                got = _get_once(client, url, headers=headers, dest_dir=dest_dir, key=key, max_bytes=max_bytes)
+                return got, attempt + 1
+            except _RetryableError as exc:
+                last = exc
+                left = remaining()
+                if left is not None and left <= 0:
+                    raise late from None
+                if attempt < retries:
+                    pause = backoff_s * 2**attempt
+                    if left is not None and pause >= left:
+                        raise late from None
+                    time.sleep(pause)
     raise _FailedError(f"{last} (gave up after {retries + 1} attempt{'s' if retries else ''})")
 
 
@@ -207,6 +229,7 @@ def _fetch_one(
     retries: int,
     backoff_s: float,
     force: bool,
+    deadline_s: float | None = None,
 ) -> FetchResult:
     """Fetch one entry's URL (or report why not); updates `cache` in place."""
     url, key = entry.url, entry.key
@@ -238,6 +261,7 @@ def _fetch_one(
             max_bytes=max_bytes,
             retries=retries,
             backoff_s=backoff_s,
+            deadline_s=deadline_s,
         )
     except _FailedError as exc:
         return result("error", str(exc))
@@ -275,10 +299,17 @@ def fetch_sources(
     only: set[str] | None = None,
     progress: bool = True,
     force: bool = False,
+    deadline_s: float | None = None,
+    allow_hosts: Iterable[str] = (),
 ) -> list[FetchResult]:
-    """Download the URL of each entry (or of the keys in `only`) into dest_dir; one result per entry."""
+    """Download the URL of each entry (or of the keys in `only`) into dest_dir; one result per entry.
+
+    `timeout_s` bounds each connect or read, `deadline_s` one URL as a whole; only public addresses are fetched,
+    except the hosts named in `allow_hosts`."""
     if only is not None and (unknown := sorted(only - {e.key for e in entries})):
-        raise ValueError(f"unknown bibliography key(s): {', '.join(unknown)}; keys look like 'weitz2018'")
+        raise UsageError(
+            f"unknown bibliography key(s): {', '.join(unknown)}; `csto-qa sources` lists the keys (like 'weitz2018')"
+        )
     from tqdm import tqdm
 
     chosen = [e for e in entries if only is None or e.key in only]
@@ -286,8 +317,10 @@ def fetch_sources(
     cache = _load_cache(dest_dir)
     present = list_fulltexts(dest_dir, entries)
     results: list[FetchResult] = []
-    limits = httpx.Timeout(timeout_s)
-    with httpx.Client(timeout=limits, headers={"User-Agent": user_agent}, follow_redirects=True) as client:
+    policy = AddressPolicy(frozenset(allow_hosts))
+    with guarded_client(
+        policy=policy, timeout=httpx.Timeout(timeout_s), headers={"User-Agent": user_agent}, follow_redirects=True
+    ) as client:
         for entry in tqdm(chosen, desc="fetching sources", unit="url", disable=not progress):
             if not entry.url:
                 results.append(FetchResult(entry.key, "", "skipped", None, 0, "no URL in the bibliography"))
@@ -302,6 +335,7 @@ def fetch_sources(
                 retries=retries,
                 backoff_s=backoff_s,
                 force=force,
+                deadline_s=deadline_s,
             )
             results.append(res)
             if res.status == "ok":

@@ -54,4 +54,11 @@ def configure_llama_index() -> None:
     LlamaSettings.llm = MockLLM()  # never the OpenAI default; MockLLM makes no network call
 
 
-apply_offline_env(int(os.environ.get("CSTO_QA_TORCH_THREADS", "1") or 1))
+def _env_threads() -> int:
+    """CSTO_QA_TORCH_THREADS when it is a whole number from 1 to 64, else 1 (the settings object reports a bad value
+    as a one-line SettingsError; this module runs at import, before there is anywhere to report it)."""
+    raw = os.environ.get("CSTO_QA_TORCH_THREADS", "").strip()
+    return int(raw) if raw.isdigit() and 1 <= int(raw) <= 64 else 1
+
+
+apply_offline_env(_env_threads())

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "CSTO_QA_"
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
@@ -46,6 +47,20 @@ class Settings(BaseSettings):
     # --- store
     chroma_host: str | None = Field(default=None, description="Chroma server host; unset means embedded store.")
     chroma_port: int = Field(default=8000, ge=1, le=65535, description="Chroma server port.")
+    chroma_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Total deadline of one call to the Chroma server (connecting and the heartbeat included), seconds;"
+        " past it the call fails with StoreUnavailableError.",
+    )
+    generation_grace_s: float = Field(
+        default=600.0,
+        ge=0,
+        le=7 * 24 * 3600,
+        description="How long an older index generation is kept for a running reader that still uses it (its lease"
+        " is refreshed at every question); after that, or as soon as no reader uses it, it is dropped.",
+    )
     # --- chunking
     chunk_size: int = Field(default=300, ge=64, le=2048, description="Max tokens per passage before splitting.")
     chunk_overlap: int = Field(default=30, ge=0, le=512, description="Token overlap when a paragraph is split.")
@@ -75,6 +90,12 @@ class Settings(BaseSettings):
     )
     max_question_chars: int = Field(default=2000, ge=10, description="Longest question accepted.")
     history_turns: int = Field(default=2, ge=0, le=20, description="Previous user turns used for follow-ups.")
+    max_history_turns: int = Field(
+        default=40, ge=0, le=1000, description="Most history items (user and assistant turns) a question may carry."
+    )
+    max_history_chars: int = Field(
+        default=20_000, ge=0, le=10_000_000, description="Most characters of all history turns together."
+    )
     # --- generator
     generator: Literal["extractive", "llm"] = Field(default="extractive", description="Answer generator.")
     llm_provider: Literal["openai", "ollama"] = Field(
@@ -91,10 +112,42 @@ class Settings(BaseSettings):
     auth_user: str | None = Field(default=None, description="User name for the page (required off loopback).")
     auth_password: SecretStr | None = Field(default=None, description="Password for the page.")
     feedback_path: Path | None = Field(default=None, description="Feedback JSONL; default DATA_DIR/feedback.jsonl.")
+    max_filter_chars: int = Field(
+        default=200, ge=1, le=10_000, description="Longest filter the page's Sources tab accepts, characters."
+    )
     # --- fetching cited works (online only, never automatic)
-    fetch_timeout_s: float = Field(default=20.0, gt=0, description="Timeout per URL when fetching sources.")
+    fetch_timeout_s: float = Field(
+        default=20.0, gt=0, description="Timeout of each connect or read when fetching sources, seconds."
+    )
+    fetch_deadline_s: float = Field(
+        default=120.0,
+        gt=0,
+        le=3600,
+        description="Total deadline of fetching one URL (redirects, retries and backoff included), seconds: a server"
+        " trickling its answer is cut off here.",
+    )
+    fetch_allow_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Private hosts `sources fetch` may contact anyway (an intranet mirror), by name or address;"
+        " comma-separated in CSTO_QA_FETCH_ALLOW_HOSTS. Every other host must resolve to public addresses only.",
+    )
     fetch_max_bytes: int = Field(default=20_000_000, ge=1024, description="Size cap per fetched file.")
     fetch_retries: int = Field(default=2, ge=0, le=10, description="Retries per URL, with exponential backoff.")
+
+    @field_validator("fetch_allow_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [h.strip() for h in value.split(",") if h.strip()]
+        return value
+
+    @field_validator("fetch_allow_hosts")
+    @classmethod
+    def _plain_hosts(cls, value: list[str]) -> list[str]:
+        for host in value:
+            if not re.fullmatch(r"[A-Za-z0-9.\-:\[\]]{1,253}", host):
+                raise ValueError(f"{host!r} is not a host name or address")
+        return value
 
     @model_validator(mode="before")
     @classmethod

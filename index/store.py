@@ -1,25 +1,46 @@
 """Chroma (embedded or server), the persisted BM25 state and the per-build files, built safely and incrementally.
 
 Layout of the data directory:
-    chroma/                  embedded Chroma (absent in server mode)
-    state[-host-port].json   the live build: collection name, generation folder, input fingerprint (atomic switch)
+    chroma/                  embedded Chroma (absent in server mode); chroma.damaged-<time>/ a store moved aside
+    state[-host-port].json   the live build: collection name, generation folder, input fingerprint, file checksums
+                             (replaced atomically: the switch from one generation to the next)
     gen-<n>/                 passages.json, entries.json, sentences.npz, bm25/ of generation n
+    leases/                  one small file per running reader (or build in progress) and the generation it uses
+    .build.lock              held by the one build running on this data directory
 
 A build writes generation n+1 beside the live one (new Chroma collection, new folder) and only then replaces the
 state file atomically. A build killed at any point leaves the previous state, collection and folder whole. Vectors
 of passages and sentences whose content hash is unchanged are copied from the previous generation, not re-embedded.
+
+An older generation is dropped (its collection and folder) only when no live lease names it: a lease is live while
+its process runs and was refreshed within its expiry (`generation_grace_s` for readers, refreshed at every
+question). Readers (rag/live.py) switch to the new generation between questions and drop the old one when they let
+go of it; a build drops what no lease holds.
+
+Every way an index file can be unreadable is reported as IndexCorruptError naming the file and the fix: the state
+is type-checked, the generation's files are checked against the checksums recorded in the state, the collection is
+probed (a stored vector must find itself), and a Chroma failure while answering is mapped to the same error (or to
+StoreUnavailableError for a server). `build_index` rebuilds a damaged generation even without `force`, and moves a
+Chroma store it cannot open aside (never deleting it) before building a fresh one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
+import secrets
 import shutil
+import socket
+import tempfile
+import threading
 import time
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,9 +49,17 @@ import numpy as np
 
 from index.acronyms import acronyms, gloss
 from index.article import split_sentences
-from index.errors import IndexCorruptError, IndexNotFoundError, StoreUnavailableError
+from index.errors import BuildError, CstoQaError, IndexCorruptError, IndexNotFoundError, StoreUnavailableError
 from index.settings import Settings
 from index.types import Passage, SourceEntry
+
+log = logging.getLogger(__name__)
+
+LEASES_DIR = "leases"
+BUILD_LEASE_S = 6 * 3600.0  # a build in progress holds its new generation this long at most
+_GEN_DIR = re.compile(r"gen-\d{1,9}")
+# what reading a damaged index file raises: json, numpy, zip, pydantic (a ValueError) and the OS
+_UNREADABLE = (OSError, ValueError, KeyError, IndexError, TypeError, EOFError, zipfile.BadZipFile, AssertionError)
 
 PARSER_VERSION = "14"  # bump when parsing or chunking changes what passages are produced
 _EMBED_KEYS = ("section", "subsection")
@@ -78,30 +107,144 @@ def input_fingerprint(settings: Settings) -> str:
 
 
 def make_client(settings: Settings, create: bool = False) -> Any:
-    """A Chroma client: HttpClient when a server is configured, else an embedded PersistentClient."""
+    """A Chroma client: HttpClient when a server is configured, else an embedded PersistentClient. Its failures (and
+    those of the collections it returns) are StoreUnavailableError or IndexCorruptError, never raw Chroma errors."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_host:
-        try:
-            client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
-            client.heartbeat()
-        except Exception as exc:  # chromadb raises several unrelated types for a dead server
-            raise StoreUnavailableError(
-                f"cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} "
-                f"({type(exc).__name__}); start it or unset CSTO_QA_CHROMA_HOST"
-            ) from None
-        return client
+        return _Guarded(_http_client(settings), settings)
     path = settings.data_dir / "chroma"
     if not create and not path.is_dir():
         raise IndexNotFoundError(f"no index in {settings.data_dir}; run `csto-qa index` first")
     try:
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
     except Exception as exc:
         raise IndexCorruptError(
-            f"cannot open the Chroma store in {path} ({type(exc).__name__}: {exc}); run `csto-qa index --force`"
+            f"cannot open the Chroma store {path} ({type(exc).__name__}: {_first_line(exc)}); run `csto-qa index` "
+            "(it moves a damaged store aside and rebuilds)"
         ) from None
+    return _Guarded(client, settings)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0][:200] if text else type(exc).__name__) or type(exc).__name__
+
+
+def _http_client(settings: Settings) -> Any:
+    """chromadb.HttpClient whose every request (its heartbeat included) ends within settings.chroma_timeout_s."""
+    import chromadb
+    import httpx
+    from chromadb.config import Settings as ChromaSettings
+
+    from index.net import guarded_client
+
+    where, limit = f"{settings.chroma_host}:{settings.chroma_port}", settings.chroma_timeout_s
+
+    def unavailable(exc: BaseException) -> StoreUnavailableError:
+        if isinstance(exc, httpx.TimeoutException):
+            why = f"no answer within {limit:g} s (chroma_timeout_s); check the server or raise CSTO_QA_CHROMA_TIMEOUT_S"
+        else:
+            why = f"{type(exc).__name__}: {_first_line(exc)}; start it or unset CSTO_QA_CHROMA_HOST"
+        return StoreUnavailableError(f"cannot reach the Chroma server at {where}: {why}")
+
+    session = guarded_client(call_deadline_s=limit, on_error=unavailable)
+    try:  # our own heartbeat first: chromadb's client makes three requests with no timeout while it is created
+        session.get(f"http://{where}/api/v2/heartbeat").raise_for_status()
+    except httpx.HTTPStatusError as exc:
+        session.close()
+        raise StoreUnavailableError(
+            f"the Chroma server at {where} answered HTTP {exc.response.status_code} to its heartbeat; check it"
+        ) from None
+    except BaseException:
+        session.close()
+        raise
+    box: dict[str, Any] = {}
+
+    def create() -> None:
+        try:
+            box["client"] = chromadb.HttpClient(
+                host=settings.chroma_host or "",
+                port=settings.chroma_port,
+                settings=ChromaSettings(anonymized_telemetry=False),
+            )
+        except Exception as exc:
+            box["error"] = exc
+
+    worker = threading.Thread(target=create, name="chroma-connect", daemon=True)
+    worker.start()
+    worker.join(limit)  # a server that answered the heartbeat and then went silent leaves this thread waiting
+    if worker.is_alive() or "error" in box:
+        session.close()
+        raise unavailable(box.get("error") or httpx.ReadTimeout("connect"))
+    client = box["client"]
+    server = getattr(client, "_server", None)
+    chroma_session = getattr(server, "_session", None)
+    if isinstance(chroma_session, httpx.Client):  # chromadb's own session has timeout=None: ours replaces it
+        session.headers.update(chroma_session.headers)
+        server._session = session  # type: ignore[union-attr]
+        chroma_session.close()
+    else:  # pragma: no cover - a chromadb release without `_session`; the fault tests would fail on it
+        log.warning("chromadb has no _session to bound; calls to %s have no deadline", where)
+    client.heartbeat()
+    return client
+
+
+_MAPPED = {"InternalError", "NotFoundError", "PanicException", "OperationalError", "DatabaseError"}
+
+
+def store_error(settings: Settings, exc: BaseException) -> CstoQaError | None:
+    """The documented error for a failure of Chroma (None when it is not one: a real bug stays what it is)."""
+    if isinstance(exc, CstoQaError):
+        return exc
+    name = type(exc).__name__
+    if settings.chroma_host:
+        where = f"{settings.chroma_host}:{settings.chroma_port}"
+        if name == "NotFoundError":
+            return IndexCorruptError(
+                f"a collection of the index is missing on the Chroma server at {where} ({_first_line(exc)}); "
+                "run `csto-qa index` to rebuild it"
+            )
+        if type(exc).__module__.startswith(("chromadb", "httpx", "httpcore")):
+            return StoreUnavailableError(f"the Chroma server at {where} failed ({name}: {_first_line(exc)}); check it")
+        return None
+    if name not in _MAPPED:
+        return None
+    path = settings.data_dir / "chroma"
+    if name == "NotFoundError":
+        return IndexCorruptError(
+            f"a Chroma collection of the index in {path} is missing ({_first_line(exc)}); run `csto-qa index` to "
+            "rebuild it"
+        )
+    return IndexCorruptError(
+        f"the Chroma store {path} is unreadable ({name}: {_first_line(exc)}); run `csto-qa index` (it moves a "
+        "damaged store aside and rebuilds)"
+    )
+
+
+class _Guarded:
+    """A Chroma client or collection whose failures are StoreUnavailableError or IndexCorruptError."""
+
+    def __init__(self, target: Any, settings: Settings) -> None:
+        self._target, self._settings = target, settings
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if not callable(value):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                out = value(*args, **kwargs)
+            except BaseException as exc:  # PanicException (a Rust panic) is a BaseException
+                mapped = store_error(self._settings, exc)
+                if mapped is None or mapped is exc:
+                    raise
+                raise mapped from None
+            return _Guarded(out, self._settings) if type(out).__name__ == "Collection" else out
+
+        return call
 
 
 def read_state(settings: Settings) -> dict[str, Any]:
@@ -112,8 +255,11 @@ def read_state(settings: Settings) -> dict[str, Any]:
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
         assert isinstance(state, dict) and {"collection", "gen_dir", "fingerprint"} <= state.keys()
-    except (ValueError, AssertionError, UnicodeDecodeError):
-        raise IndexCorruptError(f"{path} is unreadable; run `csto-qa index --force` to rebuild") from None
+        assert all(isinstance(state[k], str) for k in ("collection", "gen_dir", "fingerprint"))
+        assert _GEN_DIR.fullmatch(state["gen_dir"]) and isinstance(state.get("gen", 0), int)
+        assert isinstance(state.get("ids", []), list) and isinstance(state.get("files", {}), dict)
+    except (OSError, ValueError, AssertionError, UnicodeDecodeError):
+        raise IndexCorruptError(f"{path} is unreadable; run `csto-qa index` to rebuild the index") from None
     return state
 
 
@@ -192,39 +338,148 @@ class BuildReport:
 def build_index(
     settings: Settings, force: bool = False, progress: bool = True, on_step: Callable[[str], None] | None = None
 ) -> BuildReport:
-    """Build or update the index; a no-op when nothing it reads has changed."""
+    """Build or update the index; a no-op when nothing it reads has changed and the live generation is whole (a
+    damaged one is rebuilt). BuildError when the data directory is not writable or another build runs on it."""
     t0 = time.perf_counter()
     step = on_step or (lambda _msg: None)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _ensure_writable(settings.data_dir)
+    with _build_lock(settings.data_dir):
+        return _build(settings, force, progress, step, t0)
+
+
+def _ensure_writable(data_dir: Path) -> None:
+    """BuildError with one line when the data directory cannot be created or written."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=data_dir, prefix=".write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise BuildError(
+            f"cannot write to the data directory {data_dir} ({exc.strerror or type(exc).__name__}); choose a writable "
+            "one with --data-dir or CSTO_QA_DATA_DIR"
+        ) from None
+
+
+@contextlib.contextmanager
+def _build_lock(data_dir: Path) -> Iterator[None]:
+    """Hold the data directory's build lock (one build at a time), or BuildError at once."""
+    with open(data_dir / ".build.lock", "a+b") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise BuildError(f"another `csto-qa index` is building in {data_dir}; wait for it to finish") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def generation_damage(settings: Settings, state: dict[str, Any]) -> str:
+    """Why the generation a state names cannot be used ('' when it is whole): a file that fails its checksum or
+    cannot be read, a missing or damaged collection. StoreUnavailableError passes through (a server that is down
+    is not a damaged index)."""
+    if not state.get("files"):
+        return f"{state_path(settings).name} has no file checksums (written by an older csto-qa)"
+    try:
+        verify_generation(settings, state)
+        client = make_client(settings)
+        _probe_collection(settings, client.get_collection(state["collection"]), state)
+    except (IndexCorruptError, IndexNotFoundError) as exc:
+        return str(exc)
+    return ""
+
+
+def _open_store_for_build(settings: Settings, warnings: list[str], step: Callable[[str], None]) -> Any:
+    """The Chroma client a build writes to; an embedded store that cannot be read is moved aside first."""
+    try:
+        client = make_client(settings, create=True)
+        client.list_collections()  # reads the catalogue: a damaged store fails here
+        return client
+    except IndexCorruptError as exc:
+        if settings.chroma_host:
+            raise
+        damaged = settings.data_dir / "chroma"
+        aside = settings.data_dir / f"chroma.damaged-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(2)}"
+        with contextlib.suppress(Exception):
+            client.close()
+        os.replace(damaged, aside)
+        warnings.append(f"the Chroma store could not be read ({exc}); moved it aside to {aside.name}")
+        step(f"moved the damaged Chroma store aside to {aside.name}")
+        return make_client(settings, create=True)
+
+
+def _build(settings: Settings, force: bool, progress: bool, step: Callable[[str], None], t0: float) -> BuildReport:
     fingerprint = input_fingerprint(settings)
     old: dict[str, Any] | None
+    notes: list[str] = []
     try:
         old = read_state(settings)
-    except (IndexNotFoundError, IndexCorruptError):
+    except IndexNotFoundError:
         old = None
-    if old and not force and old["fingerprint"] == fingerprint and (settings.data_dir / old["gen_dir"]).is_dir():
-        return BuildReport(
-            False, old["collection"], old.get("passages", 0), 0, 0, 0, time.perf_counter() - t0, old.get("warnings", [])
-        )
+    except IndexCorruptError as exc:
+        old = None
+        notes.append(f"rebuilt the index: {str(exc).split('; run ')[0]}")
+    if old and not force and old["fingerprint"] == fingerprint:
+        damage = generation_damage(settings, old)
+        if not damage:
+            return BuildReport(
+                False,
+                old["collection"],
+                old.get("passages", 0),
+                0,
+                0,
+                0,
+                time.perf_counter() - t0,
+                old.get("warnings", []),
+            )
+        notes.append(f"rebuilt the index: {damage.split('; run ')[0]}")
+        step(f"rebuilding: {damage}")
 
     from index.corpus import load_corpus
-    from index.embed import load_embedder
 
     step("parsing the article, bibliography and full texts")
     corpus = load_corpus(
         settings.corpus_path, settings.chunk_size, settings.chunk_overlap, settings.resolved_sources_dir
     )
-    client = make_client(settings, create=True)
-    gen = (old or {}).get("gen", 0) + 1
+    client = _open_store_for_build(settings, notes, step)
+    existing = [int(d.name[4:]) for d in settings.data_dir.glob("gen-*") if _GEN_DIR.fullmatch(d.name)]
+    gen = max([(old or {}).get("gen", 0), *existing]) + 1  # never a number a reader may still hold
     base = collection_base(settings)
     name = f"{base}-g{gen}"
     gen_dir = settings.data_dir / f"gen-{gen}"
+    building = acquire_lease(settings, name, gen_dir.name, BUILD_LEASE_S)  # a reader's clean-up leaves it alone
+    try:
+        return _write_generation(
+            settings, client, corpus, old, fingerprint, gen, name, gen_dir, progress, step, t0, notes
+        )
+    finally:
+        building.release()
+
+
+def _write_generation(
+    settings: Settings,
+    client: Any,
+    corpus: Any,
+    old: dict[str, Any] | None,
+    fingerprint: str,
+    gen: int,
+    name: str,
+    gen_dir: Path,
+    progress: bool,
+    step: Callable[[str], None],
+    t0: float,
+    notes: list[str],
+) -> BuildReport:
+    base = collection_base(settings)
     _drop_unreferenced(
         client, settings, base, keep={(old or {}).get("collection", "")}, keep_dirs={(old or {}).get("gen_dir", "")}
     )
     if gen_dir.exists():
         shutil.rmtree(gen_dir)
     gen_dir.mkdir(parents=True)
+
+    from index.embed import load_embedder
 
     old_vectors, old_sentences = _previous_vectors(client, settings, old, base)
     embedder = load_embedder(settings.resolved_model_path(), settings.torch_threads)
@@ -297,6 +552,7 @@ def build_index(
         keys=np.asarray(sent_keys),
         vectors=sent_matrix,
     )
+    files = {str(f.relative_to(gen_dir)): _sha(f.read_bytes()) for f in sorted(gen_dir.rglob("*")) if f.is_file()}
     state = {
         "version": 1,
         "gen": gen,
@@ -307,16 +563,24 @@ def build_index(
         "passages": len(nodes),
         "sentences": len(sent_keys),
         "warnings": corpus.warnings,
+        "files": files,
         "built_at": time.time(),
         "store": f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else "embedded",
     }
     removed = len(set((old or {}).get("ids", [])) - {n.node_id for n in nodes})
     state["ids"] = [n.node_id for n in nodes]
     _atomic_write(state_path(settings), json.dumps(state, indent=1))  # the switch: everything before is invisible
-    _drop_unreferenced(client, settings, base, keep={name}, keep_dirs={gen_dir.name})
+    _drop_unreferenced(client, settings, base, keep={name}, keep_dirs={gen_dir.name})  # what no reader holds
     configure_torch_threads(settings.torch_threads)
     return BuildReport(
-        True, name, len(nodes), len(todo), len(nodes) - len(todo), removed, time.perf_counter() - t0, corpus.warnings
+        True,
+        name,
+        len(nodes),
+        len(todo),
+        len(nodes) - len(todo),
+        removed,
+        time.perf_counter() - t0,
+        [*notes, *corpus.warnings],
     )
 
 
@@ -353,7 +617,8 @@ def _previous_vectors(
 
 
 def _drop_unreferenced(client: Any, settings: Settings, base: str, keep: set[str], keep_dirs: set[str]) -> None:
-    """Delete collections of this store's prefix and generation folders no state refers to (left by killed builds)."""
+    """Delete collections of this store's prefix and generation folders that no state and no live lease refers to
+    (left by killed builds, or older generations no reader uses any more)."""
     prefix = f"{base}-g"
     referenced, keep_dirs = set(keep), set(keep_dirs)
     for state_file in settings.data_dir.glob("state*.json"):
@@ -363,6 +628,9 @@ def _drop_unreferenced(client: Any, settings: Settings, base: str, keep: set[str
             keep_dirs.add(state["gen_dir"])
         except (ValueError, KeyError, OSError, TypeError):
             continue
+    leased_collections, leased_dirs = live_leases(settings)
+    referenced |= leased_collections
+    keep_dirs |= leased_dirs
     for col in client.list_collections():
         col_name = col.name if hasattr(col, "name") else str(col)
         if col_name.startswith(prefix) and col_name not in referenced:
@@ -371,6 +639,98 @@ def _drop_unreferenced(client: Any, settings: Settings, base: str, keep: set[str
     for d in settings.data_dir.glob("gen-*"):
         if d.is_dir() and d.name not in keep_dirs:
             shutil.rmtree(d, ignore_errors=True)
+
+
+def drop_unused_generations(settings: Settings, client: Any) -> None:
+    """Drop the generations no state and no live lease refers to (best effort: never raises)."""
+    try:
+        _drop_unreferenced(client, settings, collection_base(settings), set(), set())
+    except Exception as exc:  # a reader's clean-up must never fail its question
+        log.warning("could not drop unused index generations in %s: %s", settings.data_dir, exc)
+
+
+# --- leases: which generations running readers (and builds in progress) still use
+
+
+@dataclass
+class Lease:
+    """A reader's (or a build's) claim on one generation: a file in DATA_DIR/leases, refreshed by touching it."""
+
+    path: Path | None
+
+    def refresh(self) -> None:
+        """Mark the lease as in use now."""
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                os.utime(self.path)
+
+    def release(self) -> None:
+        """Give the generation up."""
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            self.path = None
+
+
+def acquire_lease(settings: Settings, collection: str, gen_dir: str, expires_s: float) -> Lease:
+    """Claim a generation for this process; a lease that cannot be written is logged and empty (the generation may
+    then be dropped by a build under a reader that still uses it)."""
+    folder = settings.data_dir / LEASES_DIR
+    record = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "collection": collection,
+        "gen_dir": gen_dir,
+        "expires_s": expires_s,
+    }
+    path = folder / f"{gen_dir}.{os.getpid()}.{secrets.token_hex(4)}.json"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.warning("cannot write a lease in %s (%s); a re-index may drop the generation in use", folder, exc)
+        return Lease(None)
+    return Lease(path)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    return True
+
+
+def live_leases(settings: Settings) -> tuple[set[str], set[str]]:
+    """The collections and generation folders held by live leases; expired or orphaned lease files are removed."""
+    collections: set[str] = set()
+    dirs: set[str] = set()
+    host, now = socket.gethostname(), time.time()
+    for path in (settings.data_dir / LEASES_DIR).glob("*.json"):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            age = now - path.stat().st_mtime
+            alive = record["host"] != host or _process_alive(int(record["pid"]))
+            live = alive and age < float(record["expires_s"])
+            held = (str(record["collection"]), str(record["gen_dir"]))
+        except FileNotFoundError:
+            continue  # released meanwhile
+        except (OSError, ValueError, KeyError, TypeError):
+            live, held = False, ("", "")
+        if live:
+            collections.add(held[0])
+            dirs.add(held[1])
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
+    return collections, dirs
+
+
+# --- reading a generation
 
 
 @dataclass
@@ -386,31 +746,82 @@ class IndexHandle:
     sentence_pids: list[str]
     sentence_spans: np.ndarray
     sentence_vectors: np.ndarray
+    client: Any = None  # the Chroma client the collection came from (to drop generations no one uses)
+
+
+def _damaged(path: Path, why: str) -> IndexCorruptError:
+    return IndexCorruptError(f"the index file {path} {why}; run `csto-qa index` to rebuild the index")
+
+
+def verify_generation(settings: Settings, state: dict[str, Any]) -> None:
+    """IndexCorruptError naming the first file of the generation that is missing, unreadable or not as built."""
+    gen_dir = settings.data_dir / state["gen_dir"]
+    if not gen_dir.is_dir():
+        raise _damaged(gen_dir, "is missing")
+    for name, digest in sorted(state.get("files", {}).items()):
+        path = gen_dir / str(name)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise _damaged(path, "is missing") from None
+        except OSError as exc:
+            raise _damaged(path, f"cannot be read ({exc.strerror or type(exc).__name__})") from None
+        if _sha(data) != digest:
+            raise _damaged(path, "is damaged (its checksum does not match)")
+
+
+def _probe_collection(settings: Settings, collection: Any, state: dict[str, Any]) -> None:
+    """IndexCorruptError unless the collection holds the build's passages and a stored vector finds itself."""
+    where = f"Chroma collection {state['collection']}"
+    count = collection.count()
+    if state.get("passages") is not None and count != state["passages"]:
+        raise IndexCorruptError(
+            f"the {where} holds {count} passages, not {state['passages']}; run `csto-qa index` to rebuild the index"
+        )
+    ids = [str(i) for i in state.get("ids", [])[:1]]
+    if not ids:
+        return
+    got = collection.get(ids=ids, include=["embeddings"])
+    vectors = got.get("embeddings")
+    if vectors is None or len(vectors) != 1:
+        raise IndexCorruptError(f"the {where} lost passage {ids[0]}; run `csto-qa index` to rebuild the index")
+    hit = collection.query(query_embeddings=[[float(x) for x in vectors[0]]], n_results=1)
+    distances = hit.get("distances") or [[]]
+    if not distances[0] or float(distances[0][0]) > 1e-3:
+        raise IndexCorruptError(f"the {where} does not find its own vectors; run `csto-qa index` to rebuild the index")
 
 
 def open_index(settings: Settings) -> IndexHandle:
-    """Open the live build for querying (never writes)."""
+    """Open the live build for querying (never writes). IndexCorruptError names the first unreadable file."""
     state = read_state(settings)
     gen_dir = settings.data_dir / state["gen_dir"]
     if state.get("settings_key") != settings_key(settings):
         raise IndexNotFoundError("the index was built with another model or chunking; run `csto-qa index`")
+    verify_generation(settings, state)
+    path = gen_dir / "passages.json"
     try:
-        passages = {p["id"]: Passage.model_validate(p) for p in json.loads((gen_dir / "passages.json").read_text())}
-        entries = {e["key"]: SourceEntry.model_validate(e) for e in json.loads((gen_dir / "entries.json").read_text())}
-        data = np.load(gen_dir / "sentences.npz")
-        pids, spans, vectors = [str(x) for x in data["pids"]], data["rows"][:, 1:3], data["vectors"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise IndexCorruptError(
-            f"the index in {settings.data_dir} is damaged ({type(exc).__name__}); run `csto-qa index --force`"
-        ) from None
+        passages = {p["id"]: Passage.model_validate(p) for p in json.loads(path.read_text(encoding="utf-8"))}
+        path = gen_dir / "entries.json"
+        entries = {e["key"]: SourceEntry.model_validate(e) for e in json.loads(path.read_text(encoding="utf-8"))}
+        path = gen_dir / "sentences.npz"
+        with np.load(path) as data:
+            pids, spans, vectors = [str(x) for x in data["pids"]], data["rows"][:, 1:3], data["vectors"]
+        assert len(pids) == len(spans) == len(vectors) and all(pid in passages for pid in pids)
+    except _UNREADABLE as exc:
+        raise _damaged(path, f"cannot be read ({type(exc).__name__})") from None
     client = make_client(settings)
     try:
         collection = client.get_collection(state["collection"])
+    except IndexCorruptError:
+        raise
     except Exception:
         raise IndexCorruptError(
-            f"Chroma collection {state['collection']} is missing; run `csto-qa index --force`"
+            f"Chroma collection {state['collection']} is missing; run `csto-qa index` to rebuild the index"
         ) from None
-    return IndexHandle(settings, state, passages, entries, collection, gen_dir / "bm25", pids, spans, vectors)
+    _probe_collection(settings, collection, state)
+    return IndexHandle(
+        settings, state, passages, entries, collection, gen_dir / "bm25", pids, spans, vectors, client=client
+    )
 
 
 def is_built(settings: Settings) -> bool:

@@ -6,7 +6,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from index import offline
 from index.errors import InvalidQuestionError
@@ -14,6 +14,8 @@ from index.settings import Settings, load_settings
 from index.store import IndexHandle, open_index
 from index.types import Passage
 from rag.compose import DEPTH, WIDE_DEPTH, Composer, american, content_words, question_type, render
+from rag.history import validate_history  # issue 29: bounded history
+from rag.live import LiveIndex, runs_on_one_generation  # issue 29: a running Assistant follows re-indexing
 from rag.retrieve import part_second, with_parts
 from rag.types import Answer, CitingPassage, ScoredPassage, SourceView
 from rag.verify import ends_with_abbreviation
@@ -301,17 +303,41 @@ def retrieval_query(
     return question
 
 
+class _Generation(NamedTuple):  # issue 29: what the Assistant builds from one index generation
+    handle: IndexHandle
+    retriever: Any
+    composer: Composer
+
+
 class Assistant:
     """Answers questions about the article and its cited works, with a citation on every sentence."""
 
     def __init__(self, settings: Settings, handle: IndexHandle, embedder: Any) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        # issue 29: the index generation in use lives in a LiveIndex (rag/live.py); each public call below runs on
+        # one generation and a newer one is taken up between calls. handle/retriever/composer read that generation.
+        self.live = LiveIndex(settings, self._open_generation, handle=handle)
+        self._llm: Any = None
+
+    def _open_generation(self, handle: IndexHandle) -> _Generation:  # issue 29
         from rag.retrieve import HybridRetriever
 
-        self.settings = settings
-        self.handle = handle
-        self.retriever = HybridRetriever(handle, embedder, settings.top_k)
-        self.composer = Composer(handle, settings.max_sentences, settings.refusal_threshold)
-        self._llm: Any = None
+        retriever = HybridRetriever(handle, self._embedder, self.settings.top_k)
+        composer = Composer(handle, self.settings.max_sentences, self.settings.refusal_threshold)
+        return _Generation(handle, retriever, composer)
+
+    @property
+    def handle(self) -> IndexHandle:  # issue 29: the generation this call runs on
+        return self.live.get().handle
+
+    @property
+    def retriever(self) -> Any:  # issue 29
+        return self.live.get().retriever
+
+    @property
+    def composer(self) -> Composer:  # issue 29
+        return self.live.get().composer
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> Assistant:
@@ -324,16 +350,20 @@ class Assistant:
         embedder = load_embedder(settings.resolved_model_path(), settings.torch_threads)
         return cls(settings, handle, embedder)
 
+    @runs_on_one_generation  # issue 29
     def retrieve(self, question: str, history: History = None, k: int | None = None) -> list[ScoredPassage]:
         """Ranked passages for a question (follow-ups use the conversation)."""
+        validate_history(history, self.settings.max_history_turns, self.settings.max_history_chars)  # issue 29
         q = core_question(validate_question(question, self.settings.max_question_chars))
         query = retrieval_query(q, history, self.settings.history_turns, self.composer.ubiquitous)
         return self.retriever.retrieve(query, k=k)
 
+    @runs_on_one_generation  # issue 29
     def ask(
         self, question: str, history: History = None, generator: str | None = None, top_k: int | None = None
     ) -> Answer:
         """Answer with verbatim, cited sentences, or refuse and show the closest passages."""
+        validate_history(history, self.settings.max_history_turns, self.settings.max_history_chars)  # issue 29
         t0 = time.perf_counter()
         asked = validate_question(question, self.settings.max_question_chars)
         q = core_question(asked)
@@ -477,6 +507,7 @@ class Assistant:
 
     def stream(self, question: str, history: History = None, generator: str | None = None) -> Iterator[Answer]:
         """Yield the answer as it grows (one cited sentence at a time), ending with the complete Answer."""
+        validate_history(history, self.settings.max_history_turns, self.settings.max_history_chars)  # issue 29
         answer = self.ask(question, history, generator)
         if answer.refused or not answer.citations or answer.generator != "extractive":
             yield answer  # an LLM answer's sentences may carry several citations each: sent whole
@@ -499,10 +530,12 @@ class Assistant:
         names = self.composer.entities(core_question(previous[0])) if previous else []
         return list(dict.fromkeys([*names, *answer_names(last_answer(history), skip=self.composer.ubiquitous)]))
 
+    @runs_on_one_generation  # issue 29
     def passage(self, passage_id: str) -> Passage | None:
         """A passage by id."""
         return self.handle.passages.get(passage_id)
 
+    @runs_on_one_generation  # issue 29
     def sources(self) -> list[SourceView]:
         """The bibliography, each entry with its citing passages (pages, sentence) and whether its full text is in."""
         from index.corpus import citing_sentences
@@ -521,9 +554,10 @@ class Assistant:
     def _llm_answer(self, question: str, history: History, extractive: Answer, passages: list[ScoredPassage]) -> Answer:
         from rag.llm import LLMGenerator
 
-        if self._llm is None:
-            self._llm = LLMGenerator(self.settings, self.composer)
-        return self._llm.answer(question, history, extractive, passages)
+        llm = self._llm
+        if llm is None or llm.composer is not self.composer:  # issue 29: one per index generation
+            llm = self._llm = LLMGenerator(self.settings, self.composer)
+        return llm.answer(question, history, extractive, passages)
 
 
 def _topic(question: str) -> str:

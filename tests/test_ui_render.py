@@ -83,7 +83,7 @@ def test_answer_markers_become_anchors_to_their_panel_items() -> None:
     md = answer_markdown(answer, turn=3)
     assert '<a href="#cite-3-1" class="cite-ref"' in md and ">[1]</a>" in md
     assert '<a href="#cite-3-2" class="cite-ref"' in md and ">[2]</a>" in md
-    assert "<script>" not in md and "&lt;script&gt;" in md
+    assert "<script>" not in md and "&#60;script&#62;" in md  # Markdown-neutral (ui.render.md_text)
     panel = citations_html([Turn("a"), Turn("b"), Turn("q?", answer=answer, done=True)])
     assert 'id="cite-3-1"' in panel and 'id="cite-3-2"' in panel
 
@@ -143,7 +143,7 @@ def test_chat_messages_pair_each_question_with_its_reply() -> None:
 
 
 def test_question_markdown_escapes_and_shows_control_characters() -> None:
-    assert question_markdown("a\x00b <i>") == "a\ufffdb &lt;i&gt;"
+    assert question_markdown("a\x00b <i>") == "a\ufffdb &#60;i&#62;"
 
 
 def test_api_history_keeps_answered_turns_only_as_plain_text() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import gradio as gr
 
 from index import offline  # noqa: F401  - offline switches before any heavy import
-from index.errors import CstoQaError
+from index.errors import CstoQaError, PortInUseError
 from index.settings import Settings, SettingsError
 from rag.api import Assistant
 from ui.render import (
@@ -101,7 +101,9 @@ def chat_stream(assistant: Assistant, message: object, turns: list[Turn] | None 
     turn = Turn(question=question)
     yield [*prior, turn]
     try:
-        for answer in assistant.stream(message, history=api_history(prior), generator=generator):  # type: ignore[arg-type]
+        # the most recent exchanges that fit the API's history limits (a long conversation goes on)
+        history = api_history(prior, assistant.settings.max_history_turns, assistant.settings.max_history_chars)
+        for answer in assistant.stream(message, history=history, generator=generator):  # type: ignore[arg-type]
             turn = Turn(question=question, answer=answer)
             yield [*prior, turn]
         turn = Turn(question=question, answer=turn.answer, done=True)
@@ -146,6 +148,17 @@ def build_app(settings: Settings, assistant: Assistant | None = None) -> Any:
     """Build the Blocks (chat, citations panel, sources tab, settings) without launching."""
     assistant = assistant or Assistant.from_settings(settings)
     views = assistant.sources()
+    shown_for: dict[str, Any] = {"handle": assistant.handle, "views": views}
+
+    def current_views() -> list[Any]:
+        # the bibliography of the generation in use: a re-index that adds a full text changes its badges
+        handle = assistant.handle
+        if handle is not shown_for["handle"]:
+            shown_for.update(handle=handle, views=assistant.sources())
+        return list(shown_for["views"])
+
+    def filter_view(q: object) -> str:
+        return sources_html(current_views(), q if isinstance(q, str) else "", settings.max_filter_chars)
     choices = generator_choices(settings)
     default_gen = settings.generator if settings.generator in choices else "extractive"
 
@@ -209,7 +222,9 @@ def build_app(settings: Settings, assistant: Assistant | None = None) -> Any:
         chatbot.like(on_like, [turns], None, api_visibility="private", queue=False)
         top_k.change(lambda t, k: citations_html(t, int(k)), [turns, top_k], panel, api_visibility="private",
                      queue=False)
-        query.change(lambda q: sources_html(views, q), query, sources, api_name="sources", queue=False)
+        # queued one at a time, the latest value only, the filter's length capped (settings.max_filter_chars)
+        query.change(filter_view, query, sources, api_name="sources", concurrency_limit=1,
+                     trigger_mode="always_last")
     return app
 
 
@@ -244,6 +259,11 @@ def launch(settings: Settings, assistant: Assistant | None = None, prevent_threa
     auth = auth_for(settings)
     app = build_app(settings, assistant)
     app.queue(default_concurrency_limit=CONCURRENCY)
-    app.launch(server_name=settings.server_host, server_port=settings.server_port, auth=auth, share=False,
-               show_error=False, css=CSS, prevent_thread_lock=prevent_thread_lock)
+    try:
+        app.launch(server_name=settings.server_host, server_port=settings.server_port, auth=auth, share=False,
+                   show_error=False, css=CSS, prevent_thread_lock=prevent_thread_lock)
+    except OSError as exc:  # gradio: "Cannot find empty port in range ..."
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise PortInUseError(f"cannot serve on {settings.server_host}:{settings.server_port} ({reason}); stop what "
+                             "uses the port or pass --port") from None
     return app

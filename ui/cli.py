@@ -1,4 +1,9 @@
-"""The `csto-qa` command: a thin layer over the library. Errors become one line on stderr and a non-zero exit."""
+"""The `csto-qa` command: a thin layer over the library. Errors become one line on stderr and a non-zero exit.
+
+Exit codes: 0 done; 1 the index, the store or a build needs attention (IndexNotFoundError, IndexCorruptError,
+StoreUnavailableError, BuildError, ModelNotFoundError, the page's port in use); 2 the input or the settings need
+fixing (SettingsError, InvalidQuestionError, UsageError); 130 interrupted. Anything else is a bug: "unexpected ...".
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,12 @@ import sys
 from collections.abc import Sequence
 
 from index import offline  # noqa: F401  - offline switches before any heavy import
-from index.errors import CstoQaError
+from index.errors import CstoQaError, InvalidQuestionError, PortInUseError, UsageError
 from index.settings import Settings, SettingsError, load_settings
 
 EXIT_USAGE = 2
 EXIT_ERROR = 1
+USAGE_ERRORS = (SettingsError, InvalidQuestionError, UsageError)  # fix the command or the settings: exit 2
 
 
 def _err(message: str) -> None:
@@ -47,9 +53,16 @@ def cmd_index(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     """Answer one question."""
     from rag.api import Assistant, validate_question
+    from rag.history import validate_history
 
     validate_question(args.question, settings.max_question_chars)  # before loading anything
-    history = json.loads(args.history) if args.history else None
+    history = None
+    if args.history:
+        try:
+            history = json.loads(args.history)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"--history is not valid JSON ({exc.msg}); give a list of role/content turns") from None
+        validate_history(history, settings.max_history_turns, settings.max_history_chars)
     answer = Assistant.from_settings(settings).ask(args.question, history=history, generator=args.generator)
     if args.json:
         print(json.dumps(answer.json_dict(), ensure_ascii=False))
@@ -86,6 +99,8 @@ def cmd_sources(settings: Settings, args: argparse.Namespace) -> int:
             retries=settings.fetch_retries,
             only=set(args.only) if args.only else None,
             force=args.force,
+            deadline_s=settings.fetch_deadline_s,
+            allow_hosts=settings.fetch_allow_hosts,
         )
         print(format_report(results))
         print("run `csto-qa index` to index what was fetched")
@@ -115,8 +130,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.host:
         settings = settings.model_copy(update={"server_host": args.host})
-    if args.port:
+    if args.port is not None:
+        if not 1 <= args.port <= 65535:
+            raise UsageError(f"--port {args.port} is not a port number (1-65535)")
         settings = settings.model_copy(update={"server_port": args.port})
+    _check_port(settings.server_host, settings.server_port)  # before building or loading anything
     if not is_built(settings):
         print("· no index yet: building it", file=sys.stderr)
         build_index(settings)
@@ -124,6 +142,25 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     launch(settings)
     return 0
+
+
+def _check_port(host: str, port: int) -> None:
+    """PortInUseError with one line when the page's address cannot be bound (UsageError for an unknown host)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise UsageError(f"cannot serve on host {host!r} ({exc.strerror or exc}); pass --host 127.0.0.1") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise PortInUseError(
+                f"cannot serve on {host}:{port} ({exc.strerror or exc}); stop what uses it or pass --port"
+            ) from None
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
@@ -184,10 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](settings, args)
     except (CstoQaError, SettingsError) as exc:
         _err(str(exc))
-        return EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_ERROR
-    except json.JSONDecodeError as exc:
-        _err(f"--history is not valid JSON ({exc.msg})")
-        return EXIT_USAGE
+        return EXIT_USAGE if isinstance(exc, USAGE_ERRORS) else EXIT_ERROR
     except KeyboardInterrupt:
         _err("interrupted")
         return 130

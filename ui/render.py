@@ -1,6 +1,12 @@
 """Pure formatting for the chat page: chat messages with [n] anchors, the citations panel, the sources list, feedback.
 
 Nothing here touches Gradio, the index or the network, so every helper is unit-testable on hand-made Answers.
+
+Text from the sources (answers, quotes, passages, titles) and the user's own question is shown as text: in the chat
+(Markdown) every character Markdown or an autolinker could read as syntax becomes a numeric character reference
+(`md_text`), which CommonMark never reads as structure, so `![x](http://host/p.png)` shows as those characters and
+loads nothing; in the panels (HTML) it is HTML-escaped. The only links are the ones made here: [n] markers and the
+bibliography's own URLs.
 A conversation is a list of `Turn`s; turn t (1-based) anchors its markers as `#cite-t-n` and its panel items carry
 `id="cite-t-n"`, so a marker in an older message still points at its own citation.
 """
@@ -19,8 +25,10 @@ NOT_IN_SOURCES = "Not in the sources"
 PENDING = "_Searching the article…_"
 SHOWN_QUESTION_CHARS = 400
 
-_MARKER = re.compile(r"\[(\d+)\]")
 _EMPHASIS = re.compile(r"\*([^*\n]+)\*")
+_ANSWER_TOKENS = re.compile(r"\[(\d+)\]|\*([^*\n]+)\*")  # a citation marker, or the article's *emphasis*
+# Markdown syntax, HTML, autolinks (http://, www., user@host), tables, maths ($$), emoji shortcodes (:x:)
+_MD_TABLE = {ord(ch): f"&#{ord(ch)};" for ch in "\\`*_{}[]()#+-.!|~:@$<>&\"'=%^"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,11 @@ def _esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+def md_text(text: str) -> str:
+    """Text for a Markdown message that renders as exactly these characters: no link, image, emphasis or HTML."""
+    return text.translate(_MD_TABLE)
+
+
 def _inline(text: str) -> str:
     """Escape text and turn the article's *emphasis* into <em>."""
     return _EMPHASIS.sub(r"<em>\1</em>", _esc(text))
@@ -66,7 +79,7 @@ def question_markdown(question: str) -> str:
     shown = _printable(question)
     if len(shown) > SHOWN_QUESTION_CHARS:
         shown = f"{shown[:SHOWN_QUESTION_CHARS]}… ({len(question):,} characters)"
-    return _esc(shown)
+    return md_text(shown)
 
 
 def highlight_passage(citation: Citation) -> str:
@@ -96,26 +109,30 @@ def answer_markdown(answer: Answer, turn: int) -> str:
     """The answer as chat markdown: escaped text whose [n] markers are links to the panel items."""
     if answer.refused:
         text = answer.text.replace("listed below", "listed in the Citations panel")
-        body = f"**{NOT_IN_SOURCES}.** {_esc(text)}"
+        body = f"**{NOT_IN_SOURCES}.** {md_text(text)}"
     else:
         known = {c.n for c in answer.citations}
-
-        def link(m: re.Match[str]) -> str:
-            n = int(m.group(1))
-            if n not in known:
-                return m.group(0)
-            return f'<a href="#{cite_id(turn, n)}" class="cite-ref" data-cite="{cite_id(turn, n)}">[{n}]</a>'
-
-        body = _MARKER.sub(link, _esc(answer.text))
+        pieces, pos = [], 0
+        for m in _ANSWER_TOKENS.finditer(answer.text):
+            pieces.append(md_text(answer.text[pos : m.start()]))
+            if m.group(2) is not None:
+                pieces.append(f"<em>{md_text(m.group(2))}</em>")
+            elif int(m.group(1)) in known:
+                ref = cite_id(turn, int(m.group(1)))
+                pieces.append(f'<a href="#{ref}" class="cite-ref" data-cite="{ref}">[{m.group(1)}]</a>')
+            else:
+                pieces.append(md_text(m.group(0)))
+            pos = m.end()
+        body = "".join([*pieces, md_text(answer.text[pos:])])
     if answer.notice:
-        body += f"\n\n_Note: {_esc(answer.notice)}_"
+        body += f"\n\n_Note: {md_text(answer.notice)}_"
     return body
 
 
 def turn_reply(turn: Turn, number: int) -> str:
     """The assistant's message for a turn: pending, an error line, a refusal or the cited answer."""
     if turn.error:
-        return f"⚠️ {_esc(turn.error)}"
+        return f"⚠️ {md_text(turn.error)}"
     if turn.answer is None:
         return PENDING
     return answer_markdown(turn.answer, number)
@@ -130,14 +147,24 @@ def chat_messages(turns: list[Turn]) -> list[dict[str, str]]:
     return messages
 
 
-def api_history(turns: list[Turn]) -> list[dict[str, str]]:
-    """The conversation as the rag API takes it (answered turns only, plain text, no HTML)."""
-    history: list[dict[str, str]] = []
-    for turn in turns:
-        if turn.ok and turn.answer is not None:
-            history.append({"role": "user", "content": turn.question})
-            history.append({"role": "assistant", "content": turn.answer.text})
-    return history
+def api_history(
+    turns: list[Turn], max_items: int | None = None, max_chars: int | None = None
+) -> list[dict[str, str]]:
+    """The conversation as the rag API takes it (answered turns only, plain text, no HTML): the most recent
+    exchanges that fit in `max_items` messages and `max_chars` characters (the API refuses a longer history)."""
+    pairs = [
+        ({"role": "user", "content": t.question}, {"role": "assistant", "content": t.answer.text})
+        for t in turns
+        if t.ok and t.answer is not None
+    ]
+    kept: list[tuple[dict[str, str], dict[str, str]]] = []
+    chars = 0
+    for pair in reversed(pairs):
+        chars += len(pair[0]["content"]) + len(pair[1]["content"])
+        if (max_items is not None and 2 * (len(kept) + 1) > max_items) or (max_chars is not None and chars > max_chars):
+            break
+        kept.append(pair)
+    return [message for pair in reversed(kept) for message in pair]
 
 
 def turn_of_message(index: int | list[int] | tuple[int, ...]) -> int:
@@ -234,8 +261,11 @@ def source_html(view: SourceView) -> str:
             f'<div class="src-ref">{_esc(authors)} — {_inline(e.reference())}{link}</div>{cited}</div>')
 
 
-def sources_html(views: list[SourceView], query: str = "") -> str:
-    """The Sources tab: the (filtered) bibliography."""
+def sources_html(views: list[SourceView], query: str = "", max_chars: int | None = None) -> str:
+    """The Sources tab: the (filtered) bibliography; a filter longer than `max_chars` is refused with one line."""
+    if max_chars is not None and len(query) > max_chars:
+        return (f'<div class="panel-empty">The filter is {len(query):,} characters long; the limit is {max_chars}. '
+                "Search for a name, a title word or a year.</div>")
     shown = filter_sources(views, query)
     head = f'<div class="src-count">{len(shown)} of {len(views)} works</div>'
     if not shown:
