@@ -120,11 +120,22 @@ def make_client(settings: Settings, create: bool = False) -> Any:
     try:
         client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
     except Exception as exc:
+        _forget_chroma_system(path)
         raise IndexCorruptError(
             f"cannot open the Chroma store {path} ({type(exc).__name__}: {_first_line(exc)}); run `csto-qa index` "
             "(it moves a damaged store aside and rebuilds)"
         ) from None
     return _Guarded(client, settings)
+
+
+def _forget_chroma_system(path: Path) -> None:
+    """Drop chromadb's cached System for a store that failed to start: chromadb keeps it (keyed by the path) and
+    hands the broken one to every later client of that path in this process (no public API removes one entry)."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    with contextlib.suppress(Exception):
+        SharedSystemClient._identifier_to_system.pop(str(path), None)
+        SharedSystemClient._identifier_to_refcount.pop(str(path), None)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -392,6 +403,7 @@ def generation_damage(settings: Settings, state: dict[str, Any]) -> str:
 
 def _open_store_for_build(settings: Settings, warnings: list[str], step: Callable[[str], None]) -> Any:
     """The Chroma client a build writes to; an embedded store that cannot be read is moved aside first."""
+    client: Any = None
     try:
         client = make_client(settings, create=True)
         client.list_collections()  # reads the catalogue: a damaged store fails here
@@ -401,8 +413,10 @@ def _open_store_for_build(settings: Settings, warnings: list[str], step: Callabl
             raise
         damaged = settings.data_dir / "chroma"
         aside = settings.data_dir / f"chroma.damaged-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(2)}"
-        with contextlib.suppress(Exception):
-            client.close()
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
+        _forget_chroma_system(damaged)
         os.replace(damaged, aside)
         warnings.append(f"the Chroma store could not be read ({exc}); moved it aside to {aside.name}")
         step(f"moved the damaged Chroma store aside to {aside.name}")
@@ -472,6 +486,7 @@ def _write_generation(
     notes: list[str],
 ) -> BuildReport:
     base = collection_base(settings)
+    old_vectors, old_sentences = _previous_vectors(client, settings, old, base)  # before anything is dropped
     _drop_unreferenced(
         client, settings, base, keep={(old or {}).get("collection", "")}, keep_dirs={(old or {}).get("gen_dir", "")}
     )
@@ -481,7 +496,6 @@ def _write_generation(
 
     from index.embed import load_embedder
 
-    old_vectors, old_sentences = _previous_vectors(client, settings, old, base)
     embedder = load_embedder(settings.resolved_model_path(), settings.torch_threads)
     from llama_index.core.schema import MetadataMode
 
@@ -602,18 +616,42 @@ def _embed(texts: list[str], embedder: Any, progress: bool, what: str) -> list[l
 def _previous_vectors(
     client: Any, settings: Settings, old: dict[str, Any] | None, base: str
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Passage vectors (by id) and sentence vectors (by text hash) of the live build, when it is compatible."""
-    if not old or old.get("settings_key") != settings_key(settings):
+    """Passage vectors (by id) and sentence vectors (by text hash) of the live build when it is compatible (after a
+    damaged state: of the newest generation left), each only when it reads back whole."""
+    source = old if old and old.get("settings_key") == settings_key(settings) else None
+    if old is None:
+        source = _newest_generation(settings, base)
+    if source is None:
         return {}, {}
+    passages: dict[str, list[float]] = {}
+    sentences: dict[str, list[float]] = {}
     try:
-        col = client.get_collection(old["collection"])
+        col = client.get_collection(source["collection"])
+        if source.get("ids"):
+            _probe_collection(settings, col, source)  # a damaged collection's vectors are not carried forward
         got = col.get(include=["embeddings"])
         passages = {i: list(map(float, v)) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
-        data = np.load(settings.data_dir / old["gen_dir"] / "sentences.npz")
-        sentences = {str(k): v.tolist() for k, v in zip(data["keys"], data["vectors"], strict=True)}
-        return passages, sentences
     except Exception:  # a damaged previous build is simply not reused
-        return {}, {}
+        passages = {}
+    try:
+        path = settings.data_dir / source["gen_dir"] / "sentences.npz"
+        digest = source.get("files", {}).get("sentences.npz")
+        if digest and _sha(path.read_bytes()) != digest:
+            raise ValueError("checksum")
+        with np.load(path) as data:
+            sentences = {str(k): v.tolist() for k, v in zip(data["keys"], data["vectors"], strict=True)}
+    except Exception:
+        sentences = {}
+    return passages, sentences
+
+
+def _newest_generation(settings: Settings, base: str) -> dict[str, Any] | None:
+    """The newest generation folder left in the data directory, as a state to take vectors from (no checksums)."""
+    numbers = [int(d.name[4:]) for d in settings.data_dir.glob("gen-*") if _GEN_DIR.fullmatch(d.name) and d.is_dir()]
+    if not numbers:
+        return None
+    n = max(numbers)
+    return {"collection": f"{base}-g{n}", "gen_dir": f"gen-{n}", "settings_key": settings_key(settings)}
 
 
 def _drop_unreferenced(client: Any, settings: Settings, base: str, keep: set[str], keep_dirs: set[str]) -> None:

@@ -143,6 +143,7 @@ class LiveIndex(Generic[T]):
         except BaseException:
             lease.release()
             raise
+        lease.refresh()  # building the state may take a while: the grace period counts from now
         return _Generation(handle, value, lease)
 
     def _enter(self) -> _Generation[T]:
