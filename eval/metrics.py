@@ -23,10 +23,16 @@ METRICS: tuple[str, ...] = (
     "source_attribution_recall",
     "refusal_accuracy",
     "false_refusal_rate",
+    "lead_hit",
+    "sentence_precision",
+    "answer_words_p50",
+    "answer_words_p90",
     "latency_p50_ms",
     "latency_p95_ms",
 )
-LOWER_IS_BETTER = frozenset({"false_refusal_rate", "latency_p50_ms", "latency_p95_ms"})
+LOWER_IS_BETTER = frozenset(
+    {"false_refusal_rate", "answer_words_p50", "answer_words_p90", "latency_p50_ms", "latency_p95_ms"}
+)
 MEAN_METRICS: tuple[str, ...] = (
     "retrieval_recall_at_5",
     "mrr",
@@ -35,8 +41,12 @@ MEAN_METRICS: tuple[str, ...] = (
     "source_attribution_recall",
     "refusal_accuracy",
     "false_refusal_rate",
+    "lead_hit",
+    "sentence_precision",
 )
 RECALL_K = 5
+EVIDENCE_SHARE = 0.6  # an answer sentence holds an evidence string when it has 60 % of its content words
+REFERENCE_SHARE = 0.5  # ... or half of its own content words are in the reference answer
 MRR_K = 10
 SUPPORT_SHARE = 0.8
 
@@ -193,6 +203,47 @@ def source_share(expected: Sequence[str], refs: Sequence[SourceRef]) -> float | 
     return sum(any(source_matches(e, r) for r in refs) for e in expected) / len(expected)
 
 
+def holds_evidence(sentence: str, evidence: Sequence[str]) -> bool:
+    """Whether a sentence holds an evidence string: at least 60 % of that string's content words."""
+    words = content_words(sentence)
+    for quote in evidence:
+        wanted = content_words(quote)
+        if wanted and len(wanted & words) / len(wanted) >= EVIDENCE_SHARE:
+            return True
+    return False
+
+
+def holds_key_fact(sentence: str, key_facts: Sequence[Sequence[str]]) -> bool:
+    """Whether a sentence holds any alternative of any key fact."""
+    text = f" {fold_loose(strip_markers(sentence))} "
+    return any(_loose_in(alt, text) for group in key_facts for alt in group)
+
+
+def relevant_sentence(sentence: str, item: EvalItem) -> bool:
+    """Evidence, a key fact, or at least half of its content words in the reference answer."""
+    if holds_evidence(sentence, item.evidence) or holds_key_fact(sentence, item.key_facts):
+        return True
+    words = content_words(sentence)
+    return bool(words) and len(words & content_words(item.reference_answer)) / len(words) >= REFERENCE_SHARE
+
+
+def answer_word_count(answer: Answer) -> int:
+    """Words of the answer text without its [n] markers."""
+    return len(strip_markers(answer.text).split())
+
+
+def precision_metrics(item: EvalItem, answer: Answer) -> dict[str, float | None]:
+    """lead_hit and sentence_precision of one answer (None where the question is not eligible)."""
+    if not item.answerable or not (item.evidence or item.key_facts):
+        return {"lead_hit": None, "sentence_precision": None}
+    sentences = [] if answer.refused else [s.text for s in split_answer(answer.text)]
+    if not sentences:
+        return {"lead_hit": 0.0, "sentence_precision": None}
+    lead = holds_evidence(sentences[0], item.evidence) or holds_key_fact(sentences[0], item.key_facts)
+    share = sum(relevant_sentence(s, item) for s in sentences) / len(sentences)
+    return {"lead_hit": _flag(lead), "sentence_precision": share}
+
+
 def cited_works(answer: Answer) -> list[SourceRef]:
     """Every work the answer's citations lean on (none for a refusal)."""
     return [] if answer.refused else [s for c in answer.citations for s in c.sources]
@@ -217,11 +268,13 @@ def score_question(item: EvalItem, answer: Answer, retrieved: Sequence[str]) -> 
             else None,
             "refusal_accuracy": None if item.answerable else _flag(answer.refused),
             "false_refusal_rate": _flag(answer.refused) if item.answerable else None,
+            **precision_metrics(item, answer),
         },
         "counts": dict(
             zip(("citations_supported", "citations", "sentences_supported", "sentences"), counts, strict=True)
         ),
         "evidence_rank": rank,
+        "answer_words": None if answer.refused else answer_word_count(answer),
     }
 
 
@@ -253,6 +306,9 @@ def aggregate(records: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
     out["citation_precision"] = _pooled(counts, "citations_supported", "citations")
     out["citation_recall"] = _pooled(counts, "sentences_supported", "sentences")
     latencies = [float(r["latency_ms"]) for r in records if r.get("latency_ms") is not None]
+    words = [float(r["answer_words"]) for r in records if r.get("answer_words") is not None]
+    out["answer_words_p50"] = percentile(words, 50)
+    out["answer_words_p90"] = percentile(words, 90)
     out["latency_p50_ms"] = percentile(latencies, 50)
     out["latency_p95_ms"] = percentile(latencies, 95)
     return {m: out[m] for m in METRICS}

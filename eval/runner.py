@@ -21,7 +21,7 @@ from index.errors import InvalidQuestionError
 from index.settings import Settings
 from rag.types import Answer, SourceRef
 
-DEFAULT_DATASET = Path(__file__).resolve().parent / "dataset.jsonl"
+DEFAULT_DATASET = Path(__file__).resolve().parent / "sets" / "dataset.jsonl"
 DEFAULT_THRESHOLDS = Path(__file__).resolve().parent / "thresholds.toml"
 TRADEOFF_THRESHOLDS: list[float] = [round(float(t), 2) + 0.0 for t in np.arange(-0.2, 1.0 + 1e-9, 0.02)]
 EXIT_FAIL = 1

@@ -14,7 +14,7 @@ Flow of `LLMGenerator.answer`:
    - ``quote_start``/``quote_end`` span the passage sentence that matches the generated sentence best (most shared
      content words), or are -1/-1 when no sentence of the passage shares a content word with it;
    - ``sources`` are the works cited by the passage's sentences that support it (the best sentence and any other
-     sharing at least 2 and at least half as many content words), resolved by `Composer.sources_of`.
+     sharing at least 2 and at least half as many content words), resolved by `rag.cite.sources_of`.
 
    Every sentence of the returned text therefore passes `verify_answer(answer.text, {c.n: c.text})` again.
 4. If nothing survives, or the endpoint fails or times out, the extractive answer comes back with a notice.
@@ -30,7 +30,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from index.settings import Settings, SettingsError
-from rag.compose import Candidate, Composer, content_words
+from rag.cite import Sentence, sources_of
+from rag.read import Reader
+from rag.text import content_words
 from rag.prompts import (
     FEW_SHOT_ASSISTANT,
     FEW_SHOT_USER,
@@ -124,14 +126,14 @@ class LLMGenerator:
     """Writes an answer with an LLM from the retrieved passages and keeps only the sentences they support."""
 
     def __init__(
-        self, settings: Settings, composer: Composer, llm: Any = None, passage_chars: int = PASSAGE_CHARS
+        self, settings: Settings, reader: Reader, llm: Any = None, passage_chars: int = PASSAGE_CHARS
     ) -> None:
         if not settings.llm_base_url:
             raise SettingsError(
                 "generator=llm needs llm_base_url (CSTO_QA_LLM_BASE_URL), e.g. http://127.0.0.1:8080/v1"
             )
         self.settings = settings
-        self.composer = composer
+        self.reader = reader
         self.llm = llm if llm is not None else build_llm(settings)
         self.passage_chars = passage_chars
         self.last_text = ""
@@ -220,11 +222,8 @@ class LLMGenerator:
     def _support(self, claim: str, sp: ScoredPassage, shown_chars: int) -> tuple[int, int, list[SourceRef]]:
         """Span of the best-matching passage sentence and the works cited by the supporting sentences."""
         words = set(content_words(claim))
-        cands: list[Candidate] = [
-            c
-            for c in self.composer.candidates([sp], depth=1)
-            if c.passage.id == sp.passage.id and c.start < shown_chars
-        ]
+        rows = [row for row, _ in self.reader.candidates([sp], depth=1)]
+        cands: list[Sentence] = [c for c in (self.reader.sentences[r] for r in rows) if c.start < shown_chars]
         scored = sorted(
             ((len(words & set(content_words(c.text))), -c.start, c) for c in cands),
             key=lambda t: (t[0], t[1]),
@@ -237,7 +236,7 @@ class LLMGenerator:
         supporting.sort(key=lambda c: c.start)
         sources: list[SourceRef] = []
         for c in supporting:
-            for ref in self.composer.sources_of(c):
+            for ref in sources_of(c.passage, c.start, c.end, self.reader.handle.entries):
                 if not any(r.key == ref.key and r.pages == ref.pages for r in sources):
                     sources.append(ref)
         return best.start, best.end, sources

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from index.acronyms import acronyms, aliases, expand
+from index.acronyms import acronyms, expand
 from index.store import IndexHandle
 from index.types import Passage
-from rag.compose import STRUCTURE_CUES, alias_asked, article_parts
+from rag.lexicon import lexicon
+from rag.parts import part_ids
 from rag.types import ScoredPassage
 
 
@@ -53,14 +55,16 @@ def structure_retriever(handle: IndexHandle) -> Any:
 
     from index.store import to_node
 
-    parts = article_parts(handle)
+    ids = part_ids(handle.passages)
+    parts = {name: sorted((handle.passages[i] for i in found), key=lambda p: p.start) for name, found in ids.items()}
 
     class StructureRetriever(BaseRetriever):
         def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
             out: list[NodeWithScore] = []
-            for part, cue in STRUCTURE_CUES.items():
-                if cue.search(query_bundle.query_str):
-                    out += [NodeWithScore(node=to_node(p), score=1.0 / (1 + i)) for i, p in enumerate(parts[part])]
+            for part in lexicon().parts:
+                if part.cue.search(query_bundle.query_str):
+                    found = parts[part.name]
+                    out += [NodeWithScore(node=to_node(p), score=1.0 / (1 + i)) for i, p in enumerate(found)]
             return out
 
     return StructureRetriever()
@@ -74,10 +78,10 @@ def bibliography_retriever(handle: IndexHandle) -> Any:
     from llama_index.core.schema import NodeWithScore, QueryBundle
 
     from index.store import to_node
-    from rag.compose import fold_name
 
-    def fold(text: str) -> str:
-        return fold_name(text.lower())
+    def fold(text: str) -> str:  # "Wæver" = "waever", "Réjeanne" = "rejeanne"
+        text = unicodedata.normalize("NFKD", text.lower().replace("æ", "ae"))
+        return "".join(ch for ch in text if not unicodedata.combining(ch))
 
     cards = {p.source_key: p for p in handle.passages.values() if p.kind == "source_card" and p.source_key}
     names: list[tuple[str, str, str, bool]] = []  # (key, folded name, year, organisation)
@@ -150,8 +154,6 @@ class HybridRetriever:
         self.sentences = sentence_retriever(handle, s.dense_k)
         self.acronyms = acronyms([p.text for p in handle.passages.values() if p.kind == "article"])  # as at build
         self.folded = {pid: _fold_words(p.text) for pid, p in handle.passages.items()}  # for quoted phrases
-        found = [(p, aliases(p.text)) for p in handle.passages.values() if p.kind == "article"]
-        self.aliases = [(p, names) for p, names in found if names]  # passages naming a thing in its own language
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # the last _REMEMBERED query vectors
         self._lock = threading.Lock()
         self.fusion = rank_fusion(QueryFusionRetriever, s.fusion_k)(
@@ -223,16 +225,11 @@ class HybridRetriever:
         holds = []
         if phrases:
             holds = [p for pid, p in self.handle.passages.items() if all(ph in self.folded[pid] for ph in phrases)]
-        named = [] if phrases else [p for p, found in self.aliases if alias_asked(text, found)]
         if holds:  # a phrase the user quotes is found verbatim: the passages that hold it lead
             top = ranked[0][1] if ranked else 1.0
             lead = [(p, top + 1e-3 * (len(holds) - i)) for i, p in enumerate(holds)]
             held = {p.id for p in holds}
             ranked = lead + [(p, sc) for p, sc in ranked if p.id not in held]
-        elif named and ranked and ranked[0][0] not in named:  # "the CSTO called in Russian": that passage second
-            held = {p.id for p in named}
-            rest = [(p, sc) for p, sc in ranked if p.id not in held]
-            ranked = rest[:1] + [(p, rest[0][1] if rest else 1.0) for p in named] + rest[1:]
         out = [ScoredPassage(passage=p, score=sc, rank=i) for i, (p, sc) in enumerate(ranked)]
         return out[: k or len(out)]
 
@@ -271,39 +268,3 @@ def quoted_phrases(question: str) -> list[str]:
     sword”), folded; single words are left to BM25, single quotes to apostrophes."""
     phrases = [_fold_words(m.group(1)) for m in _QUOTED.finditer(question)]
     return [ph for ph in phrases if len(ph.split()) >= 2]
-
-
-def with_parts(
-    ranked: list[ScoredPassage], parts: list[list[ScoredPassage]], depth: int, per_part: int = 2
-) -> tuple[list[ScoredPassage], int]:
-    """A compound question's ranking with each part's own best passages (`per_part` each) read after the whole's
-    first `depth`, and the depth grown by as many: a part's words drown in the whole question's vector."""
-    held = {sp.passage.id for sp in ranked[:depth]}
-    extra = []
-    for ranking in parts:
-        for sp in ranking[:per_part]:
-            if sp.passage.id not in held:
-                held.add(sp.passage.id)
-                extra.append(sp)
-    if not extra:
-        return ranked, depth
-    order = [*ranked[:depth], *extra, *(sp for sp in ranked[depth:] if sp.passage.id not in held)]
-    return [sp.model_copy(update={"rank": i}) for i, sp in enumerate(order)], depth + len(extra)
-
-
-def part_second(
-    ranked: list[ScoredPassage], part: set[str], passages: Mapping[str, Passage] | None = None
-) -> list[ScoredPassage]:
-    """The ranking with the passages of a part of the article the question names ("the paper's last paragraph")
-    second, after the best passage (unchanged when that is one of them); those of the part no ranker found come
-    too, from `passages`, in the article's order ("What is the article about?" names its summary, which shares
-    no word with it)."""
-    if not part or len(ranked) < 2 or ranked[0].passage.id in part:
-        return ranked
-    kept = [sp for sp in ranked if sp.passage.id in part]
-    found = {sp.passage.id for sp in kept}
-    unfound = sorted((passages[i] for i in part - found if passages and i in passages), key=lambda p: p.start)
-    kept += [ScoredPassage(passage=p, score=0.0, rank=len(ranked)) for p in unfound]
-    rest = [sp for sp in ranked if sp.passage.id not in part]
-    order = rest[:1] + [sp.model_copy(update={"score": rest[0].score}) for sp in kept] + rest[1:]
-    return [sp.model_copy(update={"rank": i}) for i, sp in enumerate(order)]

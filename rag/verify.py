@@ -7,7 +7,7 @@ A generated sentence is *supported* when all of these hold:
 - every number in it (digits: years, percentages, counts) appears in the cited passages' text;
 - every capitalised name in it (a word starting with a capital letter, not the sentence's first word, not in a
   small stoplist of function words) appears in the cited passages, case-insensitively;
-- at least 60 % of its distinct content words (``rag.compose.content_words``) are among the cited passages'
+- at least 60 % of its distinct content words (``rag.text.content_words``) are among the cited passages'
   content words.
 
 The cited passages are checked together: a sentence citing ``[1][3]`` may take its date from passage 1 and its
@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.compose import content_words
+from rag.text import content_words
 
 MIN_COVERAGE = 0.6
 

@@ -51,7 +51,7 @@ def main() -> None:
     from index.settings import load_settings
     from rag import Assistant
 
-    questions = [item.question for item in load_dataset(ROOT / "eval" / "dataset.jsonl")][: args.questions]
+    questions = [item.question for item in load_dataset(ROOT / "eval" / "sets" / "dataset.jsonl")][: args.questions]
     assistant = Assistant.from_settings(load_settings(data_dir=data))
     assistant.ask("warm-up question about the CSTO")
     lat = []

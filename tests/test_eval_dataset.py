@@ -19,7 +19,7 @@ from eval.dataset import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-DATASET = ROOT / "eval" / "dataset.jsonl"
+DATASET = ROOT / "eval" / "sets" / "dataset.jsonl"
 ARTICLE = ROOT / "index" / "data" / "lacroix-2020-csto.txt"
 
 

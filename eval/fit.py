@@ -1,0 +1,305 @@
+"""Fit the reader on the dev sets: `python -m eval.fit` (needs a built index; about two minutes on 2 cores).
+
+What it fits, in order, and writes to rag/data/ (reader.npz, reader.json, and the report reader-fit.md):
+1. the intent classifier: multinomial logistic regression over the question vector, labels = the dev categories;
+2. the query adapter: a 384 x 384 linear map W, the question vector q read as q + qW, trained so that the gold
+   evidence sentence outscores the other sentences of the retrieved passages (hard negatives) and the other
+   questions' evidence (in-batch negatives);
+3. the reader: logistic regression over rag.read.FEATURES, on features computed with adapters fitted without the
+   question's own set (cross-fitting, so the adapter's fit to its training questions does not inflate its weight);
+4. the policy floors per intent: the (absolute, relative) probability floors that maximise key facts + evidence +
+   sentence precision - words/100 on the dev answers;
+5. the answerability check: logistic regression over rag.refuse.CHECKS, and the threshold that refuses most
+   unanswerable dev questions while refusing at most 4 % of the answerable ones.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from eval.dataset import EvalItem, load_dataset
+from eval.metrics import holds_evidence, key_fact_share, relevant_sentence
+from eval.sets import eval_sets
+from index.settings import load_settings
+from rag.api import Assistant, turns
+from rag.lexicon import DATA
+from rag.policy import Policy, order
+from rag.query import INTENTS, IntentModel, Query
+from rag.read import FEATURES, Reader, ReaderModel, Scored
+from rag.refuse import CHECKS, answerability_inputs
+
+SEED = 0
+FOLDS = 4
+EPOCHS = 10
+TEMPERATURE = 0.05
+L2_ADAPTER = 1e-3
+L2_LINEAR = 1e-3
+MAX_FALSE_REFUSALS = 0.04
+FLOORS_ABS = [round(x, 2) for x in np.arange(0.0, 0.95, 0.05)]
+FLOORS_REL = [round(x, 2) for x in np.arange(0.3, 1.01, 0.05)]
+
+
+@dataclass
+class Example:
+    """One dev question with its parsed query, candidates and labels."""
+
+    item: EvalItem
+    group: str
+    query: Query
+    cands: list[tuple[int, int]] = field(default_factory=list)
+    labels: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def gather(assistant: Assistant) -> list[Example]:
+    """Parse, retrieve and label every dev question."""
+    reader = assistant.reader
+    out = []
+    for s in eval_sets("dev"):
+        for item in load_dataset(s.path):
+            history = [t.model_dump() for t in item.history] or None
+            out.append(Example(item, s.name, assistant.parse(item.question, history)))
+    for ex in tqdm(out, desc="retrieve", unit="q", file=sys.stderr):
+        retrieved = assistant.retriever.retrieve(ex.query.search, vector=ex.query.search_vector)
+        ex.cands = reader.candidates(retrieved, assistant.policy.depth)
+        ex.labels = np.asarray(
+            [holds_evidence(reader.sentences[r].text, ex.item.evidence) for r, _ in ex.cands], dtype=float
+        )
+    return out
+
+
+def fit_intents(examples: list[Example]) -> IntentModel:
+    """Multinomial logistic regression: question vector -> intent."""
+    data = [(ex.query.search_vector, INTENTS.index(ex.item.category)) for ex in examples if ex.item.category in INTENTS]
+    x = torch.tensor(np.stack([v for v, _ in data]), dtype=torch.float32)
+    y = torch.tensor([c for _, c in data])
+    lin = torch.nn.Linear(x.shape[1], len(INTENTS))
+    opt = torch.optim.LBFGS(lin.parameters(), max_iter=200)
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(lin(x), y) + L2_LINEAR * (lin.weight**2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return IntentModel(INTENTS, lin.weight.detach().numpy().T.copy(), lin.bias.detach().numpy().copy())
+
+
+def fit_adapter(examples: list[Example], vectors: np.ndarray) -> np.ndarray:
+    """The query adapter W (see the module docstring)."""
+    torch.manual_seed(SEED)
+    rng = random.Random(SEED)
+    train = [ex for ex in examples if ex.labels.any()]
+    sents = torch.tensor(vectors, dtype=torch.float32)
+    weights = torch.zeros(vectors.shape[1], vectors.shape[1], requires_grad=True)
+    opt = torch.optim.Adam([weights], lr=1e-3)
+    for _ in range(EPOCHS):
+        rng.shuffle(train)
+        for b in range(0, len(train), 32):
+            batch = train[b : b + 32]
+            q = torch.tensor(np.stack([ex.query.search_vector for ex in batch]), dtype=torch.float32)
+            qa = q + q @ weights
+            qa = qa / qa.norm(dim=1, keepdim=True)
+            loss = torch.zeros(())
+            positives = []
+            for j, ex in enumerate(batch):
+                rows = [r for r, _ in ex.cands]
+                logits = sents[rows] @ qa[j] / TEMPERATURE
+                pos = torch.tensor(ex.labels > 0)
+                loss = loss - (torch.logsumexp(logits[pos], 0) - torch.logsumexp(logits, 0))
+                positives.append(sents[rows[int(np.argmax(ex.labels))]])
+            in_batch = qa @ torch.stack(positives).T / TEMPERATURE
+            loss = loss / len(batch) + 0.5 * torch.nn.functional.cross_entropy(in_batch, torch.arange(len(batch)))
+            loss = loss + L2_ADAPTER * (weights**2).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return weights.detach().numpy().astype(np.float32)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """Binary logistic regression (L-BFGS, a little L2 on standardised features); coefficients for the raw features."""
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
+    coef, intercept = _fit_standardised((x - mean) / std, y)
+    return coef / std, intercept - float(np.sum(coef * mean / std))
+
+
+def _fit_standardised(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    xt, yt = torch.tensor(x, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
+    w = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
+    b = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([w, b], max_iter=500)
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(xt @ w + b, yt) + L2_LINEAR * (w**2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return w.detach().numpy(), float(b.detach())
+
+
+def groups_in_folds(examples: list[Example]) -> list[set[str]]:
+    """The dev sets dealt into FOLDS folds (a set's questions stay together)."""
+    names = sorted({ex.group for ex in examples})
+    return [set(names[i::FOLDS]) for i in range(FOLDS)]
+
+
+def scored_with(reader: Reader, ex: Example) -> list[Scored]:
+    """The example's candidates scored by the reader's current model."""
+    return reader.score(ex.query, ex.cands)
+
+
+def top1(examples: list[Example], key: Any) -> float:
+    """Share of questions (with a gold candidate) whose best candidate by `key` holds the evidence."""
+    hits = [ex.labels[int(np.argmax(key(ex)))] for ex in examples if ex.labels.any()]
+    return float(np.mean(hits)) if hits else 0.0
+
+
+def choose(policy: Policy, intent: str, scored: list[Scored], vectors: np.ndarray, entries: dict) -> list:
+    """The policy's selection (rag.policy.select)."""
+    from rag.policy import select
+
+    return select(policy, intent, scored, vectors, entries)
+
+
+def fit_floors(
+    examples: list[Example], scored: dict[int, list[Scored]], reader: Reader
+) -> dict[str, dict[str, float]]:
+    """Per intent, the floors that maximise key facts + evidence + precision - words/100 on dev answers."""
+    floors: dict[str, dict[str, float]] = {}
+    vectors, entries = reader.handle.sentence_vectors, reader.handle.entries
+    by_intent: dict[str, list[Example]] = defaultdict(list)
+    for ex in examples:
+        if ex.item.answerable and ex.item.evidence and ex.query.intent != "summary":
+            by_intent[ex.query.intent].append(ex)
+    for intent in INTENTS:
+        best = (-1e9, 1.0, 1.0)
+        for fa in FLOORS_ABS:
+            for fr in FLOORS_REL:
+                policy = Policy.load({intent: {"abs": fa, "rel": fr}})
+                total = 0.0
+                for ex in by_intent.get(intent, []):
+                    chosen = choose(policy, intent, scored[id(ex)], vectors, entries)
+                    text = " ".join(s.text for s in chosen)
+                    kf = key_fact_share(text, ex.item.key_facts) or 0.0
+                    ev = float(any(holds_evidence(s.text, ex.item.evidence) for s in chosen))
+                    pr = float(np.mean([relevant_sentence(s.text, ex.item) for s in chosen])) if chosen else 0.0
+                    total += kf + ev + pr - len(text.split()) / 100
+                if total > best[0]:
+                    best = (total, fa, fr)
+        floors[intent] = {"abs": best[1], "rel": best[2]}
+    return floors
+
+
+def fit_refusal(examples: list[Example], scored: dict[int, list[Scored]], reader: Reader) -> dict[str, Any]:
+    """The answerability model, and its threshold chosen on out-of-fold probabilities: the most unanswerable dev
+    questions refused while at most MAX_FALSE_REFUSALS of the answerable ones are."""
+    kept = [ex for ex in examples if ex.query.intent not in ("summary", "out_of_scope")]
+    x = np.stack([answerability_inputs(ex.query, scored[id(ex)], reader) for ex in kept])
+    y = np.asarray([float(ex.item.answerable) for ex in kept])
+    oof = np.zeros(len(kept))
+    for held in groups_in_folds(kept):
+        test = np.asarray([ex.group in held for ex in kept])
+        coef, intercept = fit_logistic(x[~test], y[~test])
+        oof[test] = 1 / (1 + np.exp(-(x[test] @ coef + intercept)))
+    coef, intercept = fit_logistic(x, y)
+    best = (0.0, -1.0, 0.0)
+    for t in np.unique(np.round(oof, 4)):
+        false_refusals = float(np.mean(oof[y == 1] < t))
+        refusals = float(np.mean(oof[y == 0] < t))
+        if false_refusals <= MAX_FALSE_REFUSALS and refusals > best[1]:
+            best = (float(t), refusals, false_refusals)
+    return {"checks": list(CHECKS), "coef": coef, "intercept": intercept, "threshold": best[0],
+            "cv_refusal_accuracy": best[1], "cv_false_refusal_rate": best[2]}
+
+
+def main() -> int:
+    """Fit everything and write rag/data/reader.{npz,json} and reader-fit.md."""
+    settings = load_settings()
+    assistant = Assistant.from_settings(settings, model=ReaderModel.untrained())
+    examples = gather(assistant)
+    reader = assistant.reader
+    vectors = reader.handle.sentence_vectors
+    intents = fit_intents(examples)
+    for ex in examples:  # re-read with the fitted intents (the vectors are the same)
+        q = ex.query
+        intent = q.intent if q.intent in ("summary", "out_of_scope") else intents.predict(q.search_vector)
+        ex.query = replace(q, intent=intent)
+    labelled = [ex for ex in examples if ex.item.category in INTENTS]
+    intent_acc = float(np.mean([ex.query.intent == ex.item.category for ex in labelled]))
+    answerable = [ex for ex in examples if ex.item.answerable and ex.item.evidence]
+    base_top1 = top1(answerable, lambda ex: vectors[[r for r, _ in ex.cands]] @ ex.query.search_vector)
+    # cross-fitted adapters: every example's features come from an adapter that never saw its set
+    features: dict[int, np.ndarray] = {}
+    fold_top1 = []
+    for held in tqdm(groups_in_folds(examples), desc="adapter folds", file=sys.stderr):
+        train = [ex for ex in answerable if ex.group not in held]
+        reader.model = ReaderModel(fit_adapter(train, vectors), np.zeros(len(FEATURES)), 0.0, intents)
+        test = [ex for ex in examples if ex.group in held]
+        for ex in test:
+            features[id(ex)] = reader.features(ex.query, ex.cands)
+        fold_top1.append(top1([ex for ex in test if ex in answerable],
+                              lambda ex: features[id(ex)][:, FEATURES.index("cos_adapted")]))
+    x = np.concatenate([features[id(ex)] for ex in answerable if len(ex.cands)])
+    y = np.concatenate([ex.labels for ex in answerable if len(ex.cands)])
+    coef, intercept = fit_logistic(x, y)
+    reader_top1 = top1(answerable, lambda ex: features[id(ex)] @ coef)
+    adapter = fit_adapter(answerable, vectors)
+    reader.model = ReaderModel(adapter, coef, intercept, intents)
+    oof = ReaderModel(np.zeros_like(adapter), coef, intercept, intents)
+    scored: dict[int, list[Scored]] = {}
+    for ex in examples:  # out-of-fold probabilities for the floors and the refusal fit
+        x_ex = features[id(ex)]
+        probs = 1 / (1 + np.exp(-(x_ex @ coef + intercept))) if len(x_ex) else np.zeros(0)
+        rows = [Scored(reader.sentences[r], k, x_ex[i], float(probs[i])) for i, (r, k) in enumerate(ex.cands)]
+        scored[id(ex)] = sorted(rows, key=lambda s: -s.prob)
+    del oof
+    floors = fit_floors(examples, scored, reader)
+    refusal = fit_refusal(examples, scored, reader)
+    write(adapter, intents, coef, intercept, floors, refusal, {
+        "dev_questions": len(examples), "answerable_with_evidence": len(answerable),
+        "nearest_sentence_top1": base_top1, "adapter_top1_by_fold": fold_top1,
+        "adapter_top1": float(np.mean(fold_top1)), "reader_top1": reader_top1, "intent_accuracy_in_sample": intent_acc,
+    })
+    return 0
+
+
+def write(adapter: np.ndarray, intents: IntentModel, coef: np.ndarray, intercept: float,
+          floors: dict[str, dict[str, float]], refusal: dict[str, Any], report: dict[str, Any]) -> None:
+    """reader.npz, reader.json and reader-fit.md in rag/data/."""
+    refusal_coef = np.asarray(refusal.pop("coef"), dtype=np.float32)
+    np.savez_compressed(DATA / "reader.npz", adapter=adapter.astype(np.float16).astype(np.float32),
+                        refusal_coef=refusal_coef,
+                        intent_weights=intents.weights.astype(np.float32), intent_bias=intents.bias.astype(np.float32))
+    meta = {"features": list(FEATURES), "coef": [round(float(c), 6) for c in coef], "intercept": round(intercept, 6),
+            "intents": list(intents.labels), "floors": floors, "refusal": refusal, "fit": report,
+            "dev_sets": [s.name for s in eval_sets("dev")]}
+    (DATA / "reader.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    lines = ["# Reader fit report", "", "Written by `python -m eval.fit` on the dev sets of eval/sets.toml.", "",
+             "| measure | value |", "|---|---|"]
+    lines += [f"| {k} | {v if not isinstance(v, float) else round(v, 3)} |" for k, v in report.items()]
+    lines += ["", "Top-1: the share of answerable dev questions (with a gold sentence among the candidates) whose",
+              "best-scored candidate holds the evidence. adapter/reader top-1 are out-of-fold (adapters fitted",
+              "without the question's own set).", "", "| feature | coefficient |", "|---|---|"]
+    lines += [f"| {f} | {c:+.3f} |" for f, c in zip(FEATURES, coef, strict=True)]
+    lines += ["", "| intent | floor (abs) | floor (rel. to best) |", "|---|---|---|"]
+    lines += [f"| {k} | {v['abs']} | {v['rel']} |" for k, v in floors.items()]
+    lines += ["", f"Answerability: threshold {refusal['threshold']:.3f}, dev refusal accuracy "
+              f"{refusal['cv_refusal_accuracy']:.3f}, dev false refusals {refusal['cv_false_refusal_rate']:.3f} (out of fold).", ""]
+    Path(DATA / "reader-fit.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,32 @@
+"""The eval sets listed in eval/sets.toml, each with its role (dev or blind) and purpose."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+EVAL = Path(__file__).resolve().parent
+SETS_FILE = EVAL / "sets.toml"
+SETS_DIR = EVAL / "sets"
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """One eval set: name, role, purpose and file."""
+
+    name: str
+    role: str
+    purpose: str
+
+    @property
+    def path(self) -> Path:
+        """Its JSONL file."""
+        return SETS_DIR / f"{self.name}.jsonl"
+
+
+def eval_sets(role: str | None = None) -> list[EvalSet]:
+    """The listed sets (of one role, when given), in file order."""
+    raw = tomllib.loads(SETS_FILE.read_text(encoding="utf-8"))["sets"]
+    out = [EvalSet(name, spec["role"], spec["purpose"]) for name, spec in raw.items()]
+    return [s for s in out if role is None or s.role == role]

@@ -1,0 +1,73 @@
+"""Stage 5, cite: the chosen sentences become numbered citations (with the works and pages each leans on) and the
+answer text, one [n] marker per sentence."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from index.types import Passage, SourceEntry
+from rag.types import Citation, SourceRef
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a passage: where it stands, so that it can be quoted and cited."""
+
+    passage: Passage
+    start: int
+    end: int
+    row: int  # its row in the index's sentence vectors
+
+    @property
+    def text(self) -> str:
+        """The sentence, verbatim."""
+        return self.passage.text[self.start : self.end]
+
+
+def _local_offset(p: Passage, surface: str, approx: int) -> int:
+    """Where a citation's surface text stands in the passage (the occurrence nearest its file offset)."""
+    best, at = -1, p.text.find(surface)
+    while at >= 0:
+        if best < 0 or abs(at - approx) < abs(best - approx):
+            best = at
+        at = p.text.find(surface, at + 1)
+    return best if best >= 0 else max(0, approx)
+
+
+def sources_of(p: Passage, start: int, end: int, entries: dict[str, SourceEntry]) -> list[SourceRef]:
+    """Works a span of a passage leans on: the citations inside it, or the work of a card or full text."""
+    if p.kind in ("source_card", "fulltext"):
+        entry = entries.get(p.source_key)
+        return [SourceRef.from_entry(entry, p.page)] if entry else []
+    refs: list[SourceRef] = []
+    for cite in p.citations:
+        at = _local_offset(p, cite.surface, cite.start - p.start)
+        entry = entries.get(cite.key)
+        if start <= at < end + 1 and entry and not any(r.key == cite.key and r.pages == cite.pages for r in refs):
+            refs.append(SourceRef.from_entry(entry, cite.pages))
+    # a sentence naming the page only ("(51)") after one naming the author without it: keep the page
+    keyed = {r.key for r in refs if r.pages}
+    return [r for r in refs if r.pages or r.key not in keyed]
+
+
+def citations(chosen: list[Sentence], entries: dict[str, SourceEntry]) -> list[Citation]:
+    """Numbered citations for the chosen sentences, in answer order."""
+    return [
+        Citation.of(n, s.passage, s.text, (s.start, s.end), sources_of(s.passage, s.start, s.end, entries))
+        for n, s in enumerate(chosen, start=1)
+    ]
+
+
+def render(cites: list[Citation], lead_sources: bool = False) -> str:
+    """The answer text: each quoted sentence and its [n]; with `lead_sources` (a "who says" question) a sentence
+    citing works is led by them in the article's short form ("Allison, p. 297: ...")."""
+    parts = []
+    for c in cites:
+        lead = ""
+        if lead_sources and c.kind == "article" and c.sources:
+            names = [re.sub(r"\s*\(\d{4}[a-z]?\)$", "", s.label) for s in c.sources]
+            lead = "; ".join(f"{n}, p. {s.pages}" if s.pages else n for n, s in zip(names, c.sources, strict=True))
+            lead += ": "
+        parts.append(f"{lead}{c.quote} [{c.n}]")
+    return " ".join(parts)

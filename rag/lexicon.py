@@ -1,0 +1,58 @@
+"""The answer path's language knowledge, read once from rag/data/lexicon.toml (word lists and cue phrases)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _any(patterns: list[str]) -> re.Pattern[str]:
+    """One case-insensitive pattern matching any of the phrases as whole words."""
+    return re.compile(r"(?<![\w'])(?:" + "|".join(f"(?:{p})" for p in patterns) + r")(?![\w])", re.I)
+
+
+@dataclass(frozen=True)
+class Part:
+    """A part of the article a question may name: its cue phrases and the section titles it covers."""
+
+    name: str
+    cue: re.Pattern[str]
+    sections: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Compiled word lists and cues."""
+
+    stopwords: frozenset[str]
+    lead_in: re.Pattern[str]
+    pointing_back: re.Pattern[str]
+    summary: re.Pattern[str]
+    count: re.Pattern[str]
+    number_words: dict[str, int]
+    parts: tuple[Part, ...]
+    answer_types: dict[str, re.Pattern[str]]
+
+
+@cache
+def lexicon(path: Path = DATA / "lexicon.toml") -> Lexicon:
+    """The lexicon (read and compiled once per process)."""
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    lead = r"^(?:(?:" + "|".join(raw["lead_ins"]) + r")(?![\w'])[\s,.!:;—–-]*)+"
+    return Lexicon(
+        stopwords=frozenset(raw["stopwords"].split()),
+        lead_in=re.compile(lead, re.I),
+        pointing_back=_any(raw["pointing_back"]),
+        summary=_any(raw["summary_cues"]),
+        count=re.compile(raw["count_pattern"], re.I),
+        number_words={k.replace("_", " "): int(v) for k, v in raw["number_words"].items()},
+        answer_types={kind: _any(cues) for kind, cues in raw["answer_types"].items()},
+        parts=tuple(
+            Part(name, _any(spec["cues"]), tuple(spec["sections"])) for name, spec in raw["parts"].items()
+        ),
+    )

@@ -1,0 +1,32 @@
+"""The parts of the article a question may name (abstract, introduction, conclusion, author note, front matter),
+as sets of passage ids, from the lexicon's section lists."""
+
+from __future__ import annotations
+
+from index.types import Passage
+from rag.lexicon import lexicon
+
+_LAST_PARAGRAPHS = "last"  # the closing paragraphs of the final section (the article has no "Conclusion" heading)
+CLOSING = 2
+
+
+def body(passages: dict[str, Passage]) -> list[Passage]:
+    """The article's paragraphs in reading order."""
+    return sorted((p for p in passages.values() if p.kind == "article"), key=lambda p: p.start)
+
+
+def part_ids(passages: dict[str, Passage]) -> dict[str, set[str]]:
+    """Passage ids of each named part."""
+    text = body(passages)
+    paragraphs = [p for p in text if p.paragraph and p.section not in ("Title", "About the author", "Summary")]
+    out: dict[str, set[str]] = {}
+    for part in lexicon().parts:
+        ids: set[str] = set()
+        for section in part.sections:
+            if section == _LAST_PARAGRAPHS and paragraphs:
+                last = [p for p in paragraphs if p.section == paragraphs[-1].section]
+                ids |= {p.id for p in last[-CLOSING:]}
+            else:
+                ids |= {p.id for p in text if p.section == section}
+        out[part.name] = ids
+    return out

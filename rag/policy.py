@@ -1,0 +1,89 @@
+"""Stage 4, compose: which scored sentences the answer quotes, and in what order.
+
+The best sentence comes first. After it, a sentence is added only while the intent's budget allows, its probability
+is above the fitted floors (absolute, and relative to the best), it does not repeat a quoted sentence, and it brings
+something the answer lacks: content words or a cited work. Sentences are ordered by relevance, and the article's
+order is kept only within one paragraph.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rag.cite import Sentence, sources_of
+from rag.lexicon import DATA
+from rag.read import Scored
+from rag.text import content_words
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Budgets (data) and floors (fitted) per intent."""
+
+    depth: int
+    redundant: float
+    novelty: float
+    budget: dict[str, int]
+    floor_abs: dict[str, float]
+    floor_rel: dict[str, float]
+
+    @classmethod
+    def load(cls, floors: dict[str, dict[str, float]], path: Path = DATA / "policy.toml") -> Policy:
+        """The policy file plus the fitted floors ({intent: {"abs": .., "rel": ..}})."""
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return cls(
+            depth=int(raw["depth"]),
+            redundant=float(raw["redundant"]),
+            novelty=float(raw["novelty"]),
+            budget={k: int(v) for k, v in raw["budget"].items()},
+            floor_abs={k: float(v["abs"]) for k, v in floors.items()},
+            floor_rel={k: float(v["rel"]) for k, v in floors.items()},
+        )
+
+    def budget_for(self, intent: str, count: int | None = None) -> int:
+        """How many sentences an answer of this intent may quote."""
+        if intent == "summary":
+            return min(count or self.budget["summary"], self.budget["max_summary"])
+        return self.budget.get(intent, self.budget["fact"])
+
+
+def select(policy: Policy, intent: str, scored: list[Scored], vectors: np.ndarray, entries: dict) -> list[Sentence]:
+    """The sentences to quote, best first (see the module docstring)."""
+    if not scored:
+        return []
+    best = scored[0]
+    chosen = [best]
+    words = set(content_words(best.sentence.text))
+    works = {r.key for r in _works(best.sentence, entries)}
+    floor = max(policy.floor_abs.get(intent, 1.0), policy.floor_rel.get(intent, 1.0) * best.prob)
+    for s in scored[1:]:
+        if len(chosen) >= policy.budget_for(intent) or s.prob < floor:
+            break
+        vec = vectors[s.sentence.row]
+        if any(float(vec @ vectors[c.sentence.row]) >= policy.redundant for c in chosen):
+            continue
+        own = set(content_words(s.sentence.text))
+        new_works = {r.key for r in _works(s.sentence, entries)} - works
+        if not new_works and (not own or len(own - words) / len(own) < policy.novelty):
+            continue
+        chosen.append(s)
+        words |= own
+        works |= new_works
+    return order([c.sentence for c in chosen])
+
+
+def _works(s: Sentence, entries: dict) -> list:
+    return sources_of(s.passage, s.start, s.end, entries)
+
+
+def order(chosen: list[Sentence]) -> list[Sentence]:
+    """Relevance order between paragraphs, the article's order within one: a paragraph's sentences stand together,
+    where its best one ranked."""
+    groups: dict[str, list[Sentence]] = {}
+    for s in chosen:
+        groups.setdefault(s.passage.id, []).append(s)
+    return [s for group in groups.values() for s in sorted(group, key=lambda x: x.start)]

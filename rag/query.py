@@ -1,0 +1,153 @@
+"""Stage 1, parse: the question is read once into a typed `Query` that every later stage consumes.
+
+A `Query` holds the normalised text, the follow-up's resolved reading (what is searched), the intent, and the slots
+the policy needs: how many sentences a summary asks for, the part of the article it names, the years it names.
+The intent comes from a classifier fitted on the dev sets' categories (rag/data/reader.npz, `eval/fit.py`); a
+summary request and a question about years after the article's horizon are recognised from the lexicon and the
+index, not from the classifier.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from rag.lexicon import lexicon
+from rag.text import content_words, years
+
+Intent = Literal["fact", "number_date", "list", "attribution", "bibliography", "synthesis", "summary", "out_of_scope"]
+INTENTS: tuple[str, ...] = ("fact", "number_date", "list", "attribution", "bibliography", "synthesis")
+"""The intents the classifier chooses between (summary and out_of_scope are set by `parse` itself)."""
+
+Turn = dict[str, str]
+
+
+@dataclass(frozen=True)
+class IntentModel:
+    """A linear classifier over the question's embedding: scores = vector @ weights + bias."""
+
+    labels: tuple[str, ...]
+    weights: np.ndarray
+    bias: np.ndarray
+
+    def predict(self, vector: np.ndarray) -> str:
+        """The most likely intent ("fact" when no model was fitted)."""
+        if not self.labels:
+            return "fact"
+        return self.labels[int(np.argmax(vector @ self.weights + self.bias))]
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question read once: what it says, what to search, what kind of answer it wants."""
+
+    asked: str
+    text: str
+    search: str
+    intent: Intent
+    vector: np.ndarray = field(repr=False)
+    search_vector: np.ndarray = field(repr=False)
+    followup: bool = False
+    count: int | None = None
+    part: str | None = None
+    years: tuple[int, ...] = ()
+    terms: tuple[str, ...] = ()
+    answer_type: str | None = None
+    names: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> bool:
+        """Whether a summary (of the article or of a part of it) is asked."""
+        return self.intent == "summary"
+
+
+def normalise(question: str) -> str:
+    """The question without a conversational opener or a polite wrapper ("ok so, can you tell me when ..." -> "When
+    ...")."""
+    core = lexicon().lead_in.sub("", question.strip(), count=1).strip() or question.strip()
+    return core[:1].upper() + core[1:]
+
+
+def user_turns(history: Sequence[Turn] | None) -> list[str]:
+    """The user's earlier questions, oldest first."""
+    return [t["content"] for t in history or [] if t.get("role") == "user"]
+
+
+def is_followup(text: str, history: Sequence[Turn] | None) -> bool:
+    """A question that leans on the conversation: it points back ("when was that?") or names almost nothing."""
+    return bool(user_turns(history)) and (
+        bool(lexicon().pointing_back.search(text)) or len(content_words(text)) <= 2
+    )
+
+
+def requested_count(text: str) -> int | None:
+    """"in three sentences", "2 points": how many sentences are asked for."""
+    m = lexicon().count.search(text)
+    if not m:
+        return None
+    word = m.group(1).lower()
+    return int(word) if word.isdigit() else lexicon().number_words.get(word)
+
+
+def answer_type(text: str) -> str | None:
+    """What kind of thing the question asks for ("year", "number"), by its wh-phrase; None for anything else."""
+    found = [(m.start(), kind) for kind, cue in lexicon().answer_types.items() if (m := cue.search(text))]
+    return min(found)[1] if found else None
+
+
+def proper_names(text: str) -> tuple[str, ...]:
+    """Capitalised words that do not open the question or a sentence of it ("Kant", "India")."""
+    out = []
+    for m in re.finditer(r"(?<=[\w,;:)] )[A-Z][\w'’-]+", text):
+        out.append(m.group(0).split("'")[0].split("’")[0])
+    return tuple(dict.fromkeys(out))
+
+
+def named_part(text: str) -> str | None:
+    """The part of the article the question names ("the conclusion", "the abstract"), if any."""
+    for part in lexicon().parts:
+        if part.cue.search(text):
+            return part.name
+    return None
+
+
+def parse(
+    asked: str,
+    history: Sequence[Turn] | None,
+    embed: Callable[[list[str]], list[np.ndarray]],
+    intents: IntentModel,
+    late: Callable[[tuple[int, ...]], bool],
+) -> Query:
+    """Read a validated question (and its conversation) into a Query; `late(years)` says whether years named in a
+    question lie after what the article can cover (rag.refuse.Horizon.after)."""
+    text = normalise(asked)
+    followup = is_followup(text, history)
+    search = f"{user_turns(history)[-1]} {text}" if followup else text
+    vector, search_vector = (lambda v: (v[0], v[-1]))(embed([text, search] if followup else [text]))
+    named = tuple(years(text))
+    intent: Intent
+    if late(named):
+        intent = "out_of_scope"
+    elif lexicon().summary.search(text):
+        intent = "summary"
+    else:
+        intent = intents.predict(search_vector if followup else vector)  # type: ignore[assignment]
+    return Query(
+        asked=asked,
+        text=text,
+        search=search,
+        intent=intent,
+        vector=vector,
+        search_vector=search_vector,
+        followup=followup,
+        count=requested_count(text),
+        part=named_part(text),
+        years=named,
+        terms=content_words(search),
+        answer_type=answer_type(text),
+        names=proper_names(text),
+    )

@@ -1,0 +1,213 @@
+"""Stage 3, read: every sentence of the retrieved passages gets a probability of answering the question.
+
+The probability is a logistic model over a few features of the (question, sentence) pair; its coefficients, the
+query adapter (a 384 x 384 linear map added to the MiniLM query vector) and the intent classifier are fitted on the
+dev sets' gold evidence sentences by `python -m eval.fit` and stored in rag/data/reader.npz and reader.json, with
+the fit report beside them (reader-fit.md). Nothing here is weighted by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from index.store import IndexHandle
+from rag.cite import Sentence, sources_of
+from rag.lexicon import DATA
+from rag.parts import part_ids
+from rag.query import INTENTS, IntentModel, Query
+from rag.text import content_words, has_number
+from rag.types import ScoredPassage
+
+FEATURES: tuple[str, ...] = (
+    "cos_adapted",  # the adapted question vector against the sentence
+    "cos_adapted_context",  # ... against the sentence read with the one before it
+    "cos_base",  # the plain MiniLM question vector against the sentence
+    "gap_to_best",  # cos_adapted minus the best cos_adapted among the candidates
+    "coverage",  # IDF-weighted share of the question's content words in the sentence
+    "coverage_context",  # ... in the sentence and the one before it
+    "passage_rank",  # 1 / (1 + rank of its passage in retrieval)
+    "first_in_passage",
+    "number_for_number",  # holds a number and a number or date is asked
+    "citation_for_attribution",  # cites a work and a "who says" question is asked
+    "commas_for_list",  # enumerates (two commas or more) and a list is asked
+    "card_for_bibliography",  # a bibliography card and a question about a cited work
+    "card",
+    "front_matter",  # title page or author note
+    "asks",  # the sentence is itself a question
+    "log_words",
+    "in_named_part",  # in the part of the article the question names
+)
+
+
+@dataclass
+class ReaderModel:
+    """The fitted parameters of the reader (and of the intent classifier, which reads the same vectors)."""
+
+    adapter: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    intents: IntentModel
+    answerability: Answerability = field(default_factory=lambda: Answerability(np.zeros(0), 1.0, 0.0))
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, directory: Path = DATA) -> ReaderModel:
+        """Read reader.npz and reader.json."""
+        arrays = np.load(directory / "reader.npz")
+        meta = json.loads((directory / "reader.json").read_text(encoding="utf-8"))
+        if tuple(meta["features"]) != FEATURES:
+            raise ValueError("rag/data/reader.json was fitted on other features; run `python -m eval.fit`")
+        intents = IntentModel(tuple(meta["intents"]), arrays["intent_weights"], arrays["intent_bias"])
+        refusal = meta["refusal"]
+        answerability = Answerability(arrays["refusal_coef"], float(refusal["intercept"]), float(refusal["threshold"]))
+        return cls(arrays["adapter"], np.asarray(meta["coef"]), float(meta["intercept"]), intents, answerability, meta)
+
+    @classmethod
+    def untrained(cls) -> ReaderModel:
+        """Zero adapter and coefficients (used by the fitting script before the first fit)."""
+        return cls(np.zeros((384, 384), np.float32), np.zeros(len(FEATURES)), 0.0, IntentModel((), np.zeros(0), np.zeros(0)))
+
+    def adapt(self, vector: np.ndarray) -> np.ndarray:
+        """The question vector moved by the fitted adapter, normalised."""
+        out = vector + vector @ self.adapter
+        return out / (np.linalg.norm(out) or 1.0)
+
+
+@dataclass(frozen=True)
+class Answerability:
+    """The fitted answerability model (rag/refuse.py): P(answerable) = sigmoid(inputs @ coef + intercept), refused
+    under `threshold`."""
+
+    coef: np.ndarray
+    intercept: float
+    threshold: float
+
+    def probability(self, x: np.ndarray) -> float:
+        """P(the passages answer); 1 for an unfitted model."""
+        if not len(self.coef):
+            return 1.0
+        return float(1.0 / (1.0 + np.exp(-(x @ self.coef + self.intercept))))
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A candidate sentence with its features and probability of answering."""
+
+    sentence: Sentence
+    rank: int
+    features: np.ndarray
+    prob: float
+
+
+class Reader:
+    """Candidate sentences of retrieved passages, scored by the fitted model."""
+
+    def __init__(self, handle: IndexHandle, model: ReaderModel) -> None:
+        self.handle = handle
+        self.model = model
+        self.rows: dict[str, list[int]] = {}
+        for i, pid in enumerate(handle.sentence_pids):
+            self.rows.setdefault(pid, []).append(i)
+        vectors = handle.sentence_vectors
+        self.context = vectors.copy()
+        for rows in self.rows.values():
+            for a, b in zip(rows, rows[1:], strict=False):
+                blended = vectors[a] + vectors[b]
+                self.context[b] = blended / np.linalg.norm(blended)
+        self.parts = part_ids(handle.passages)
+        self.sentences = [self._sentence(i) for i in range(len(handle.sentence_pids))]
+        self.terms = [set(content_words(s.text)) for s in self.sentences]
+        n = len(self.terms)
+        df: dict[str, int] = {}
+        for ts in self.terms:
+            for t in ts:
+                df[t] = df.get(t, 0) + 1
+        self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        self.vocabulary = frozenset(df)
+        self.max_idf = max(self.idf.values(), default=1.0)
+
+    def context_text(self, row: int) -> str:
+        """A sentence with the one before it in its passage."""
+        prev = row - 1 if row > 0 and self.handle.sentence_pids[row - 1] == self.handle.sentence_pids[row] else row
+        return self.sentences[row].text if prev == row else f"{self.sentences[prev].text} {self.sentences[row].text}"
+
+    def context_terms(self, row: int) -> set[str]:
+        """Content words of a sentence and of the one before it in its passage."""
+        prev = row - 1 if row > 0 and self.handle.sentence_pids[row - 1] == self.handle.sentence_pids[row] else row
+        return self.terms[row] | self.terms[prev]
+
+    def _sentence(self, row: int) -> Sentence:
+        s, e = (int(x) for x in self.handle.sentence_spans[row])
+        return Sentence(self.handle.passages[self.handle.sentence_pids[row]], s, e, row)
+
+    def candidates(self, retrieved: list[ScoredPassage], depth: int) -> list[tuple[int, int]]:
+        """(sentence row, passage rank) of every quotable sentence of the top `depth` passages."""
+        out = []
+        for sp in retrieved[:depth]:
+            for row in self.rows.get(sp.passage.id, []):
+                text = self.sentences[row].text
+                if sp.passage.kind == "source_card" and text.startswith(("- ", "Cited in", "The article lists")):
+                    continue  # a card's list of citing sentences: the article passages are quoted instead
+                out.append((row, sp.rank))
+        return out
+
+    def coverage(self, terms: set[str], have: set[str]) -> float:
+        """IDF-weighted share of `terms` found in `have`."""
+        total = sum(self.idf.get(t, 1.0) for t in terms)
+        return sum(self.idf.get(t, 1.0) for t in terms & have) / total if total else 0.0
+
+    def features(self, query: Query, cands: list[tuple[int, int]]) -> np.ndarray:
+        """One row of FEATURES per candidate."""
+        if not cands:
+            return np.zeros((0, len(FEATURES)))
+        rows = np.asarray([r for r, _ in cands])
+        qa = self.model.adapt(query.search_vector)
+        vecs, ctx = self.handle.sentence_vectors[rows], self.context[rows]
+        cos_a, cos_ac, cos_b = vecs @ qa, ctx @ qa, vecs @ query.search_vector
+        terms = set(query.terms)
+        part = self.parts.get(query.part or "", set())
+        out = []
+        for k, (row, rank) in enumerate(cands):
+            s = self.sentences[row]
+            p = s.passage
+            prev = row - 1 if row > 0 and self.handle.sentence_pids[row - 1] == p.id else row
+            text = s.text
+            cites = p.kind == "article" and bool(sources_of(p, s.start, s.end, self.handle.entries))
+            card = p.kind == "source_card"
+            out.append([
+                cos_a[k],
+                cos_ac[k],
+                cos_b[k],
+                cos_a[k] - cos_a.max(),
+                self.coverage(terms, self.terms[row]),
+                self.coverage(terms, self.terms[row] | self.terms[prev]),
+                1.0 / (1 + rank),
+                float(prev == row),
+                float(has_number(text) and query.intent == "number_date"),
+                float(cites and query.intent == "attribution"),
+                float(text.count(",") >= 2 and query.intent == "list"),
+                float(card and query.intent == "bibliography"),
+                float(card),
+                float(p.section in ("Title", "About the author")),
+                float(text.rstrip().endswith("?")),
+                math.log(1 + len(text.split())),
+                float(p.id in part),
+            ])
+        return np.asarray(out, dtype=np.float64)
+
+    def score(self, query: Query, cands: list[tuple[int, int]]) -> list[Scored]:
+        """Candidates with their probabilities, best first."""
+        x = self.features(query, cands)
+        probs = 1.0 / (1.0 + np.exp(-(x @ self.model.coef + self.model.intercept))) if len(x) else np.zeros(0)
+        scored = [
+            Scored(self.sentences[row], rank, x[k], float(probs[k])) for k, (row, rank) in enumerate(cands)
+        ]
+        return sorted(scored, key=lambda s: -s.prob)
+
+
+__all__ = ["FEATURES", "INTENTS", "Reader", "ReaderModel", "Scored"]

@@ -1,0 +1,99 @@
+"""Stage 6, check: whether the sources can answer at all.
+
+Two reasons to refuse: the question is about years after the article's horizon (its publication year, read from
+the indexed article, and years the article itself never names), or the fitted answerability model, over features
+of the best candidates, says the passages do not answer. Its coefficients and threshold are fitted on the dev sets'
+answerable and unanswerable questions (`python -m eval.fit`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.types import Passage
+from rag.query import Query
+from rag.read import FEATURES, Answerability, Reader, Scored
+from rag.text import has_number, years
+
+REFUSAL = "The indexed sources don't say (asked: {topic}). The closest passages are listed below."
+TIME_FRAME = (
+    "The article was published in {year} and does not cover events after it (asked: {topic}). "
+    "The closest passages are listed below."
+)
+CHECKS: tuple[str, ...] = (
+    "best_prob",  # the reader's probability for its best sentence
+    "best_cos_adapted",
+    "top_coverage",  # IDF-weighted share of the question's words in the best TOP sentences (read in context)
+    "missing_idf",  # the most specific question word found in none of them (its IDF over the largest IDF)
+    "known_terms",  # share of the question's words the index knows at all
+    "slot_met",  # a number or date is asked and the best TOP sentences hold one (1 when none is asked)
+    "type_unmet",  # the question asks a year or a number and the best sentence (in context) holds none
+    "year_unmet",  # the question names a year the best sentence (in context) does not
+    "names_missing",  # share of the question's proper names found in none of the retrieved candidates
+    "log_terms",
+)
+TOP = 2
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """The latest year the article can speak of, and the years it names."""
+
+    year: int
+    named: frozenset[int]
+
+    @classmethod
+    def of(cls, passages: dict[str, Passage]) -> Horizon:
+        """Publication year from the article's front matter (its title page); every year its text names."""
+        article = [p for p in passages.values() if p.kind == "article"]
+        front = [y for p in article if p.section == "Title" for y in years(p.text)]
+        named = frozenset(y for p in article for y in years(p.text))
+        return cls(max(front) if front else max(named, default=9999), named)
+
+    def after(self, asked: tuple[int, ...]) -> bool:
+        """A year named in a question lies after the horizon, and the article does not itself name it."""
+        return any(y > self.year and y not in self.named for y in asked)
+
+
+def checks(query: Query, scored: list[Scored], reader: Reader) -> np.ndarray:
+    """The answerability model's inputs (CHECKS) for a question and its scored candidates."""
+    terms = set(query.terms)
+    known = len(terms & reader.vocabulary) / len(terms) if terms else 1.0
+    top = scored[:TOP]
+    have: set[str] = set()
+    for s in top:
+        have |= reader.context_terms(s.sentence.row)
+    missing = [reader.idf.get(t, reader.max_idf) for t in terms - have]
+    number_asked = query.intent == "number_date"
+    slot = not number_asked or any(has_number(s.sentence.text) for s in top)
+    best = reader.context_text(top[0].sentence.row) if top else ""
+    kind = query.answer_type
+    type_unmet = (kind == "year" and not years(best)) or (kind == "number" and not has_number(best))
+    year_unmet = bool(query.years) and not set(query.years) & set(years(best))
+    seen = " ".join(s.sentence.text for s in scored).lower()
+    names_missing = [n for n in query.names if n.lower() not in seen]
+    return np.asarray([
+        top[0].prob if top else 0.0,
+        float(max((s.features[FEATURES.index("cos_adapted")] for s in scored), default=0.0)),
+        reader.coverage(terms, have),
+        max(missing, default=0.0) / reader.max_idf,
+        known,
+        float(slot),
+        float(type_unmet),
+        float(year_unmet),
+        len(names_missing) / len(query.names) if query.names else 0.0,
+        float(np.log1p(len(terms))),
+    ])
+
+
+def answerability_inputs(query: Query, scored: list[Scored], reader: Reader) -> np.ndarray:
+    """CHECKS followed by the question's vector: the fitted model also learns which kinds of question the article
+    tends to leave unanswered (a head count, a budget, an office holder)."""
+    return np.concatenate([checks(query, scored, reader), query.search_vector])
+
+
+def topic(question: str) -> str:
+    """The question as asked, quoted."""
+    q = question.strip().rstrip(".")
+    return f"“{q}”" if q else "that"

@@ -1,0 +1,36 @@
+"""A summary request ("summarize the article", "the gist in two sentences", "what does the conclusion say"): the
+most central sentences of the abstract, the introduction and the conclusion, or of the one part the question names,
+as many as it asks for.
+
+Centrality is a sentence's cosine to the mean vector of the article's body sentences: the sentences that state what
+the whole article is about. Parts are taken in turn (abstract, introduction, conclusion) so that a three-sentence
+summary states the thesis, the question and the verdict; the sentences are then read in the article's order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag.cite import Sentence
+from rag.read import Reader
+
+PARTS = ("abstract", "introduction", "conclusion")
+
+
+def summarise(reader: Reader, part: str | None, count: int) -> list[Sentence]:
+    """`count` sentences summarising the article, or the named part of it."""
+    vectors = reader.handle.sentence_vectors
+    article = [s for s in reader.sentences if s.passage.kind == "article" and s.passage.paragraph]
+    centre = vectors[[s.row for s in article]].mean(axis=0) if article else np.zeros(vectors.shape[1])
+    names = [part] if part in PARTS else list(PARTS)
+    pools = []
+    for name in names:
+        ids = reader.parts.get(name, set())
+        pool = [s for s in article if s.passage.id in ids and not s.text.rstrip().endswith("?")]
+        pools.append(sorted(pool, key=lambda s: -float(vectors[s.row] @ centre)))
+    chosen: list[Sentence] = []
+    while len(chosen) < count and any(pools):
+        for pool in pools:
+            if pool and len(chosen) < count:
+                chosen.append(pool.pop(0))
+    return sorted(chosen, key=lambda s: (s.passage.start, s.start))

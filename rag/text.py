@@ -1,0 +1,38 @@
+"""Small text helpers shared by the stages: words, stemmed content words, years."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import Stemmer
+
+from rag.lexicon import lexicon
+
+_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
+_NUMBER = re.compile(r"\d")
+_STEMMER = Stemmer.Stemmer("english")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens."""
+    return _WORD.findall(text.lower().replace("*", ""))
+
+
+@lru_cache(maxsize=65536)
+def content_words(text: str) -> tuple[str, ...]:
+    """Stemmed words of a text that are not stop words, in order, without repeats."""
+    stop = lexicon().stopwords
+    out = [_STEMMER.stemWord(w.split("'")[0].split("’")[0]) for w in words(text) if w not in stop and len(w) > 1]
+    return tuple(dict.fromkeys(out))
+
+
+def years(text: str) -> list[int]:
+    """Four-digit years (1800–2099) named in a text."""
+    return [int(y) for y in _YEAR.findall(text)]
+
+
+def has_number(text: str) -> bool:
+    """Whether a text holds a digit."""
+    return bool(_NUMBER.search(text))
