@@ -129,7 +129,8 @@ class Settings(BaseSettings):
     fetch_allow_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Private hosts `sources fetch` may contact anyway (an intranet mirror), by name or address;"
-        " comma-separated in CSTO_QA_FETCH_ALLOW_HOSTS. Every other host must resolve to public addresses only.",
+        " comma-separated (or a JSON list) in CSTO_QA_FETCH_ALLOW_HOSTS. Every other host must resolve to public"
+        " addresses only.",
     )
     fetch_max_bytes: int = Field(default=20_000_000, ge=1024, description="Size cap per fetched file.")
     fetch_retries: int = Field(default=2, ge=0, le=10, description="Retries per URL, with exponential backoff.")
@@ -137,6 +138,13 @@ class Settings(BaseSettings):
     @field_validator("fetch_allow_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().startswith("["):
+            import json
+
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError("not a JSON list of host names; or give them comma-separated") from None
         if isinstance(value, str):
             return [h.strip() for h in value.split(",") if h.strip()]
         return value

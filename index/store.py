@@ -26,6 +26,7 @@ Chroma store it cannot open aside (never deleting it) before building a fresh on
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import hashlib
@@ -202,6 +203,10 @@ def _http_client(settings: Settings) -> Any:
     return client
 
 
+# what SQLite and Chroma say of a store that is damaged (and only then is it moved aside)
+_DAMAGE_WORDS = re.compile(
+    r"not a database|malformed|corrupt|no such table|no such column|disk image|file is encrypted", re.I
+)
 _MAPPED = {"InternalError", "NotFoundError", "PanicException", "OperationalError", "DatabaseError"}
 
 
@@ -409,8 +414,8 @@ def _open_store_for_build(settings: Settings, warnings: list[str], step: Callabl
         client.list_collections()  # reads the catalogue: a damaged store fails here
         return client
     except IndexCorruptError as exc:
-        if settings.chroma_host:
-            raise
+        if settings.chroma_host or not _DAMAGE_WORDS.search(str(exc)):
+            raise  # a server's store is not ours to move; "database is locked" and the like are no damage
         damaged = settings.data_dir / "chroma"
         aside = settings.data_dir / f"chroma.damaged-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(2)}"
         if client is not None:
@@ -730,7 +735,9 @@ def acquire_lease(settings: Settings, collection: str, gen_dir: str, expires_s: 
     except OSError as exc:
         log.warning("cannot write a lease in %s (%s); a re-index may drop the generation in use", folder, exc)
         return Lease(None)
-    return Lease(path)
+    lease = Lease(path)
+    atexit.register(lease.release)  # a clean exit leaves no lease behind (a crash's is ended by its dead pid)
+    return lease
 
 
 def _process_alive(pid: int) -> bool:
