@@ -8,7 +8,8 @@ What it fits, in order, and writes to rag/data/ (reader.npz, reader.json, and th
 3. the reader: logistic regression over rag.read.FEATURES, on features computed with adapters fitted without the
    question's own set (cross-fitting, so the adapter's fit to its training questions does not inflate its weight);
 4. the policy floors per intent: the (absolute, relative) probability floors that maximise key facts + evidence +
-   sentence precision - words/100 on the dev answers;
+   sentence precision + cited works - words/WORDS_PER_POINT on the dev answers (length is a cost: a point of any
+   of those must be worth WORDS_PER_POINT words);
 5. the answerability check: logistic regression over rag.refuse.CHECKS, and the threshold that refuses most
    unanswerable dev questions while refusing at most 4 % of the answerable ones.
 """
@@ -28,12 +29,13 @@ import torch
 from tqdm import tqdm
 
 from eval.dataset import EvalItem, load_dataset
-from eval.metrics import holds_evidence, key_fact_share, relevant_sentence
+from eval.metrics import holds_evidence, key_fact_share, relevant_sentence, source_share
 from eval.sets import eval_sets
 from index.settings import load_settings
-from rag.api import Assistant, turns
+from rag.api import Assistant
+from rag.cite import sources_of
 from rag.lexicon import DATA
-from rag.policy import Policy, order
+from rag.policy import Policy
 from rag.query import INTENTS, IntentModel, Query
 from rag.read import FEATURES, Reader, ReaderModel, Scored
 from rag.refuse import CHECKS, answerability_inputs
@@ -45,6 +47,7 @@ TEMPERATURE = 0.05
 L2_ADAPTER = 1e-3
 L2_LINEAR = 1e-3
 MAX_FALSE_REFUSALS = 0.04
+WORDS_PER_POINT = 200
 FLOORS_ABS = [round(x, 2) for x in np.arange(0.0, 0.95, 0.05)]
 FLOORS_REL = [round(x, 2) for x in np.arange(0.3, 1.01, 0.05)]
 
@@ -177,7 +180,7 @@ def choose(policy: Policy, intent: str, scored: list[Scored], vectors: np.ndarra
 def fit_floors(
     examples: list[Example], scored: dict[int, list[Scored]], reader: Reader
 ) -> dict[str, dict[str, float]]:
-    """Per intent, the floors that maximise key facts + evidence + precision - words/100 on dev answers."""
+    """Per intent, the floors that maximise key facts + evidence + precision + works - words/WORDS_PER_POINT."""
     floors: dict[str, dict[str, float]] = {}
     vectors, entries = reader.handle.sentence_vectors, reader.handle.entries
     by_intent: dict[str, list[Example]] = defaultdict(list)
@@ -196,7 +199,9 @@ def fit_floors(
                     kf = key_fact_share(text, ex.item.key_facts) or 0.0
                     ev = float(any(holds_evidence(s.text, ex.item.evidence) for s in chosen))
                     pr = float(np.mean([relevant_sentence(s.text, ex.item) for s in chosen])) if chosen else 0.0
-                    total += kf + ev + pr - len(text.split()) / 100
+                    works = [r for s in chosen for r in sources_of(s.passage, s.start, s.end, entries)]
+                    src = source_share(ex.item.cited_sources, works)
+                    total += kf + ev + pr + (src if src is not None else 0.0) - len(text.split()) / WORDS_PER_POINT
                 if total > best[0]:
                     best = (total, fa, fr)
         floors[intent] = {"abs": best[1], "rel": best[2]}
@@ -236,7 +241,7 @@ def main() -> int:
     for ex in examples:  # re-read with the fitted intents (the vectors are the same)
         q = ex.query
         intent = q.intent if q.intent in ("summary", "out_of_scope") else intents.predict(q.search_vector)
-        ex.query = replace(q, intent=intent)
+        ex.query = replace(q, intent=intent)  # type: ignore[arg-type]  # one of INTENTS
     labelled = [ex for ex in examples if ex.item.category in INTENTS]
     intent_acc = float(np.mean([ex.query.intent == ex.item.category for ex in labelled]))
     answerable = [ex for ex in examples if ex.item.answerable and ex.item.evidence]
@@ -297,7 +302,8 @@ def write(adapter: np.ndarray, intents: IntentModel, coef: np.ndarray, intercept
     lines += ["", "| intent | floor (abs) | floor (rel. to best) |", "|---|---|---|"]
     lines += [f"| {k} | {v['abs']} | {v['rel']} |" for k, v in floors.items()]
     lines += ["", f"Answerability: threshold {refusal['threshold']:.3f}, dev refusal accuracy "
-              f"{refusal['cv_refusal_accuracy']:.3f}, dev false refusals {refusal['cv_false_refusal_rate']:.3f} (out of fold).", ""]
+              f"{refusal['cv_refusal_accuracy']:.3f}, dev false refusals "
+              f"{refusal['cv_false_refusal_rate']:.3f} (out of fold).", ""]
     Path(DATA / "reader-fit.md").write_text("\n".join(lines), encoding="utf-8")
 
 

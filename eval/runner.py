@@ -131,7 +131,7 @@ def evaluate(
         "per_question": records,
         "baseline": None,
         "refusal_tradeoff": tradeoff(records),
-        "refusal_threshold": settings.refusal_threshold,
+        "refusal_threshold": assistant.answerability.threshold,
     }
     if baseline:
         base = run_baseline(settings, items)

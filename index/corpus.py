@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.article import Article, Paragraph, parse_article, split_sentences
 from index.bibliography import parse_bibliography
 from index.citations import Resolver, find_citations
-from index.types import CitationRef, Passage, SourceEntry
+from index.fulltext import read_fulltexts
+from index.types import CitationRef, Passage, SourceEntry, passage_id
 
 
 class CorpusError(ValueError):
@@ -28,12 +28,6 @@ class Corpus:
     def entry(self, key: str) -> SourceEntry | None:
         """The bibliography entry with this key."""
         return next((e for e in self.entries if e.key == key), None)
-
-
-def passage_id(kind: str, where: str, position: int, text: str) -> str:
-    """Stable id from content and logical position (section, paragraph, chunk), so an edit elsewhere keeps it."""
-    digest = hashlib.sha1(f"{kind}\x1f{where}\x1f{position}\x1f{text}".encode(), usedforsecurity=False).hexdigest()
-    return f"{kind[0]}-{digest[:16]}"
 
 
 def _split_long(text: str, chunk_size: int, overlap: int) -> list[tuple[int, str]]:
@@ -201,7 +195,6 @@ def load_corpus(corpus_path: Path, chunk_size: int = 300, overlap: int = 30, sou
     for entry in entries:
         passages.append(source_card(entry, citing_sentences(passages, entry.key)))
     if sources_dir is not None and sources_dir.is_dir():
-        from index.fulltext import read_fulltexts
 
         full, full_warnings = read_fulltexts(sources_dir, entries, chunk_size=chunk_size, overlap=overlap)
         passages.extend(full)

@@ -17,8 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.corpus import passage_id
-from index.types import Passage, SourceEntry
+from index.types import Passage, SourceEntry, passage_id
 
 SUFFIXES = (".pdf", ".html", ".htm", ".txt", ".md")
 MANIFEST = "manifest.json"

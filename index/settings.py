@@ -75,21 +75,7 @@ class Settings(BaseSettings):
         description="Reciprocal-rank fusion constant: a passage scores sum(1 / (k + rank)) over the rankers; smaller k "
         "lets one ranker's first place count for more against several middling places (llama-index fixes 60).",
     )
-    max_sentences: int = Field(
-        default=3,
-        ge=1,
-        le=10,
-        description="Best sentences an extractive answer selects before context is added (neighbours in their"
-        " paragraph, each part's best sentence, sentences citing other works), so answers can run longer.",
-    )
-    refusal_threshold: float = Field(
-        default=0.35,
-        ge=-1.0,
-        le=1.0,
-        description="Evidence score under which the assistant refuses (calibrated on the eval set's trade-off curve).",
-    )
     max_question_chars: int = Field(default=2000, ge=10, description="Longest question accepted.")
-    history_turns: int = Field(default=2, ge=0, le=20, description="Previous user turns used for follow-ups.")
     max_history_turns: int = Field(
         default=40, ge=0, le=1000, description="Most history items (user and assistant turns) a question may carry."
     )

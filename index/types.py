@@ -7,6 +7,7 @@ file) or which cited work and page it comes from, and the works it itself cites.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -99,3 +100,9 @@ class Passage(BaseModel):
         if self.page:
             return f"{self.section}, p. {self.page}"
         return self.section
+
+
+def passage_id(kind: str, where: str, position: int, text: str) -> str:
+    """Stable id from content and logical position (section, paragraph, chunk), so an edit elsewhere keeps it."""
+    digest = hashlib.sha1(f"{kind}\x1f{where}\x1f{position}\x1f{text}".encode(), usedforsecurity=False).hexdigest()
+    return f"{kind[0]}-{digest[:16]}"

@@ -31,8 +31,6 @@ from typing import Any
 
 from index.settings import Settings, SettingsError
 from rag.cite import Sentence, sources_of
-from rag.read import Reader
-from rag.text import content_words
 from rag.prompts import (
     FEW_SHOT_ASSISTANT,
     FEW_SHOT_USER,
@@ -41,6 +39,8 @@ from rag.prompts import (
     SYSTEM_PROMPT,
     USER_PROMPT,
 )
+from rag.read import Reader
+from rag.text import content_words
 from rag.types import Answer, Citation, ScoredPassage, SourceRef
 from rag.verify import VerifiedSentence, strip_markers, verify_answer, verify_sentence
 

@@ -65,12 +65,14 @@ class ReaderModel:
         intents = IntentModel(tuple(meta["intents"]), arrays["intent_weights"], arrays["intent_bias"])
         refusal = meta["refusal"]
         answerability = Answerability(arrays["refusal_coef"], float(refusal["intercept"]), float(refusal["threshold"]))
-        return cls(arrays["adapter"], np.asarray(meta["coef"]), float(meta["intercept"]), intents, answerability, meta)
+        coef, intercept = np.asarray(meta["coef"]), float(meta["intercept"])
+        return cls(arrays["adapter"], coef, intercept, intents, answerability, meta)
 
     @classmethod
     def untrained(cls) -> ReaderModel:
         """Zero adapter and coefficients (used by the fitting script before the first fit)."""
-        return cls(np.zeros((384, 384), np.float32), np.zeros(len(FEATURES)), 0.0, IntentModel((), np.zeros(0), np.zeros(0)))
+        none = IntentModel((), np.zeros(0), np.zeros(0))
+        return cls(np.zeros((384, 384), np.float32), np.zeros(len(FEATURES)), 0.0, none)
 
     def adapt(self, vector: np.ndarray) -> np.ndarray:
         """The question vector moved by the fitted adapter, normalised."""

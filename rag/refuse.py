@@ -13,7 +13,7 @@ import numpy as np
 
 from index.types import Passage
 from rag.query import Query
-from rag.read import FEATURES, Answerability, Reader, Scored
+from rag.read import FEATURES, Reader, Scored
 from rag.text import has_number, years
 
 REFUSAL = "The indexed sources don't say (asked: {topic}). The closest passages are listed below."

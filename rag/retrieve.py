@@ -7,14 +7,13 @@ import re
 import threading
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from index.acronyms import acronyms, expand
 from index.store import IndexHandle
-from index.types import Passage
 from rag.lexicon import lexicon
 from rag.parts import part_ids
 from rag.types import ScoredPassage

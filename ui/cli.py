@@ -164,7 +164,11 @@ def _check_port(host: str, port: int) -> None:
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
-    """Run the fidelity eval."""
+    """Run the fidelity eval (one set, or with --all every set of eval/sets.toml)."""
+    if args.all:
+        from eval.combined import run_all_cli
+
+        return run_all_cli(settings, args.out, baseline=not args.no_baseline)
     from eval.runner import run_cli
 
     return run_cli(
@@ -207,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--check", action="store_true", help="exit non-zero when a metric is under its threshold")
     e.add_argument("--thresholds", default=None, help="thresholds TOML (default: eval/thresholds.toml)")
     e.add_argument("--no-baseline", action="store_true", help="skip the naive llama-index baseline")
+    e.add_argument("--all", action="store_true", help="every set of eval/sets.toml, one combined table")
     return p
 
 

@@ -1,0 +1,174 @@
+"""The answer path's stages alone, with made-up questions and deterministic fakes (the real model and index are
+exercised in test_api.py and test_reader.py)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.types import Passage
+from rag.cite import Sentence
+from rag.policy import Policy, order, select
+from rag.query import IntentModel, answer_type, normalise, parse, requested_count
+from rag.read import FEATURES, Scored
+from rag.refuse import Horizon
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYERS = {"index", "rag", "ui", "eval"}
+
+
+def fake_embed(texts: list[str]) -> list[np.ndarray]:
+    """Word-length vectors: deterministic and different for different texts."""
+    out = []
+    for t in texts:
+        v = np.zeros(384)
+        for i, w in enumerate(t.split()):
+            v[(len(w) * 7 + i) % 384] += 1.0
+        out.append(v / np.linalg.norm(v))
+    return out
+
+
+NO_INTENTS = IntentModel((), np.zeros(0), np.zeros(0))
+
+
+def read(question: str, history: list[dict[str, str]] | None = None, late=lambda years: False):
+    return parse(question, history, fake_embed, NO_INTENTS, late)
+
+
+@pytest.mark.parametrize(
+    "asked, core",
+    [
+        ("ok so, can you tell me when the drills began?", "When the drills began?"),
+        ("Thanks! quick q: who pays for the base", "Who pays for the base"),
+        ("I'm writing an essay on alliances — what holds them together?", "What holds them together?"),
+    ],
+)
+def test_openers_and_errands_are_dropped(asked, core):
+    assert normalise(asked) == core
+
+
+def test_a_follow_up_is_searched_with_the_question_it_follows():
+    history = [{"role": "user", "content": "What is the alliance's drug operation?"},
+               {"role": "assistant", "content": "It is called Channel."}]
+    query = read("and when did it start?", history)
+    assert query.followup and query.search == "What is the alliance's drug operation? And when did it start?"
+    assert not read("What does the treaty's fourth article promise members?", history).followup
+
+
+@pytest.mark.parametrize(
+    "asked, count", [("the gist in two sentences", 2), ("sum it up in 4 lines", 4), ("three key points?", 3),
+                     ("summarize the paper", None)]
+)
+def test_how_many_sentences_a_summary_asks_for(asked, count):
+    assert requested_count(asked) == count
+
+
+def test_summary_requests_and_late_years_set_the_intent():
+    assert read("Give me the gist of the paper").intent == "summary"
+    late = read("What happened to the bloc in 2031?", late=lambda years: any(y > 2020 for y in years))
+    assert late.intent == "out_of_scope" and late.years == (2031,)
+
+
+@pytest.mark.parametrize(
+    "asked, kind", [("In what year did the office open?", "year"), ("how many soldiers took part", "number"),
+                    ("Why did the members hesitate?", None)]
+)
+def test_the_kind_of_answer_a_question_asks_for(asked, kind):
+    assert answer_type(asked) == kind
+
+
+def _passage(pid: str, text: str, section: str = "Intro", start: int = 0) -> Passage:
+    return Passage(id=pid, kind="article", text=text, section=section, paragraph=1, location=f"{section} › ¶1",
+                   start=start, end=start + len(text))
+
+
+def test_the_horizon_is_the_title_page_year_and_named_years_stay_in_scope():
+    passages = {
+        "t": _passage("t", "A journal, Issue 9 (2015/1)", section="Title"),
+        "b": _passage("b", "The pact was signed in 2009 and revised in 2017.", start=100),
+    }
+    horizon = Horizon.of(passages)
+    assert horizon.year == 2015
+    assert horizon.after((2019,)) and not horizon.after((2017,)) and not horizon.after((2009,))
+
+
+def _scored(sentences: list[tuple[str, float]], passage: Passage) -> list[Scored]:
+    out, pos = [], 0
+    for row, (text, prob) in enumerate(sentences):
+        start = passage.text.index(text, pos)
+        out.append(Scored(Sentence(passage, start, start + len(text), row), 0, np.zeros(len(FEATURES)), prob))
+        pos = start + len(text)
+    return sorted(out, key=lambda s: -s.prob)
+
+
+def test_the_policy_keeps_the_best_first_and_adds_only_what_is_new_and_close_enough():
+    text = "Drills train units. Drills train units often. Officers learn languages abroad. Weather was mild."
+    p = _passage("p", text)
+    scored = _scored([("Drills train units.", 0.9), ("Drills train units often.", 0.8),
+                      ("Officers learn languages abroad.", 0.7), ("Weather was mild.", 0.1)], p)
+    vectors = np.eye(4)
+    policy = Policy(depth=8, redundant=0.9, novelty=0.5, budget={"fact": 2, "synthesis": 4, "summary": 3,
+                    "max_summary": 8}, floor_abs={"fact": 0.5, "synthesis": 0.5}, floor_rel={"fact": 0.5,
+                    "synthesis": 0.5})
+    chosen = select(policy, "synthesis", scored, vectors, {})
+    assert [s.text for s in chosen] == ["Drills train units.", "Officers learn languages abroad."]
+    assert len(select(policy, "fact", scored, vectors, {})) == 2
+    policy_one = Policy(8, 0.9, 0.5, {"fact": 1, "summary": 3, "max_summary": 8}, {"fact": 0.0}, {"fact": 0.0})
+    assert [s.text for s in select(policy_one, "fact", scored, vectors, {})] == ["Drills train units."]
+
+
+def test_order_keeps_the_article_order_only_within_a_paragraph():
+    a = _passage("a", "First. Second.", start=0)
+    b = _passage("b", "Other.", start=50)
+    s_a2, s_b, s_a1 = Sentence(a, 7, 14, 1), Sentence(b, 0, 6, 2), Sentence(a, 0, 6, 0)
+    assert [s.text for s in order([s_a2, s_b, s_a1])] == ["First.", "Second.", "Other."]
+
+
+def _product_files() -> list[Path]:
+    return [p for d in ("index", "rag", "ui", "eval") for p in (ROOT / d).glob("*.py")]
+
+
+def test_no_stage_module_is_long_and_no_answer_path_function_over_60_lines():
+    for path in _product_files():
+        assert len(path.read_text().splitlines()) <= 400, path
+    for path in (ROOT / "rag").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef):
+                assert node.end_lineno - node.lineno < 60, f"{path.name}:{node.name}"
+
+
+def test_no_import_cycles_among_the_project_modules():
+    graph: dict[str, set[str]] = {}
+    for path in _product_files():
+        name = f"{path.parent.name}.{path.stem}"
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in LAYERS:
+                deps.add(node.module)
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names if a.name.split(".")[0] in LAYERS}
+        graph[name] = {d for d in deps if d != name}
+    state: dict[str, int] = {}
+
+    def visit(n: str, path: list[str]) -> None:
+        state[n] = 1
+        for d in graph.get(n, ()):
+            assert state.get(d) != 1, " -> ".join([*path, n, d])
+            if d not in state:
+                visit(d, [*path, n])
+        state[n] = 2
+
+    for n in graph:
+        if n not in state:
+            visit(n, [])
+
+
+def test_layers_point_one_way():
+    for layer, forbidden in (("index", ("rag", "ui", "eval")), ("rag", ("ui", "eval"))):
+        for path in (ROOT / layer).glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    assert node.module.split(".")[0] not in forbidden, f"{path}: {node.module}"
