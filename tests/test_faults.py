@@ -40,12 +40,13 @@ from index.store import build_index, live_leases, make_client, read_state
 
 ROOT = Path(__file__).resolve().parents[1]
 ESTABLISHED = "When was the CSTO established?"
-NEW_QUESTION = "What did the Zorvath protocol of 2017 set?"
+NEW_QUESTION = "Which protocol set the rotation of drill commanders?"
 NEW_SOURCE = (  # a made-up full text for a work the article cites (weitz2018), holding a Markdown image
     "Drill rotation in the alliance.\n\n"
-    "The Zorvath protocol of 2017 set the rotation of drill commanders among the member states. "
-    "Its annex shows the drill badge ![x](http://127.0.0.1:{port}/p.png) next to the signatures.\n"
+    "The Zorvath protocol of 2017 set the rotation of drill commanders ![x](http://127.0.0.1:{port}/p.png) among "
+    "the member states. Its annex lists the signatures.\n"
 )
+NEW_FACT = "Zorvath protocol"  # in the new source only: neither in the article nor in the question
 
 
 def _free_port() -> int:
@@ -89,7 +90,7 @@ def test_live_index_switches_between_questions_and_keeps_the_one_in_flight(priva
     assistant = Assistant.from_settings(settings)
     first, first_dir = read_state(settings)["collection"], read_state(settings)["gen_dir"]
     assert "1992" in assistant.ask(ESTABLISHED).text
-    assert assistant.ask(NEW_QUESTION).refused  # not in the sources yet
+    assert NEW_FACT not in assistant.ask(NEW_QUESTION).text  # not in the sources yet
 
     settings.resolved_sources_dir.mkdir(parents=True, exist_ok=True)
     (settings.resolved_sources_dir / "weitz2018.txt").write_text(NEW_SOURCE.format(port=9), encoding="utf-8")
@@ -97,11 +98,11 @@ def test_live_index_switches_between_questions_and_keeps_the_one_in_flight(priva
         report = build_index(settings, progress=False)
         assert report.changed and read_state(settings)["collection"] != first
         in_flight = assistant.ask(NEW_QUESTION)  # still the generation the question started on
-        assert assistant.live.generation == first and in_flight.refused
+        assert assistant.live.generation == first and NEW_FACT not in in_flight.text
         assert (settings.data_dir / first_dir).is_dir()  # held by this reader: the build left it alone
 
     after = assistant.ask(NEW_QUESTION)  # between questions: the new generation
-    assert not after.refused and "rotation of drill commanders" in after.text
+    assert not after.refused and NEW_FACT in after.text
     assert assistant.live.generation == read_state(settings)["collection"]
     assert "1992" in assistant.ask(ESTABLISHED).text
     assert not (settings.data_dir / first_dir).exists()  # let go: dropped with its collection

@@ -33,12 +33,13 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 WAIT_MS = 60_000
 ESTABLISHED = "When was the CSTO established?"
-NEW_QUESTION = "What did the Zorvath protocol of 2017 set?"
+NEW_QUESTION = "Which protocol set the rotation of drill commanders?"
 NEW_SOURCE = (  # a made-up full text for a work the article cites (weitz2018), holding a Markdown image
     "Drill rotation in the alliance.\n\n"
-    "The Zorvath protocol of 2017 set the rotation of drill commanders among the member states. "
-    "Its annex shows the drill badge ![x](http://127.0.0.1:{port}/p.png) next to the signatures.\n"
+    "The Zorvath protocol of 2017 set the rotation of drill commanders ![x](http://127.0.0.1:{port}/p.png) among "
+    "the member states. Its annex lists the signatures.\n"
 )
+NEW_FACT = "Zorvath protocol"  # in the new source only: neither in the article nor in the question
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
     "0000000d4944415478da63f8ffff3f0005fe02fea7d6a4f10000000049454e44ae426082"
@@ -149,7 +150,7 @@ def test_page_answers_through_a_reindex_and_then_from_the_new_source(serve, priv
     page = serve(settings)
     first = read_state(settings)
     assert "1992" in ask(page, ESTABLISHED, 1)
-    assert "Not in the sources" in ask(page, NEW_QUESTION, 2)
+    assert NEW_FACT not in ask(page, NEW_QUESTION, 2)  # not in the sources yet
 
     settings.resolved_sources_dir.mkdir(parents=True, exist_ok=True)
     (settings.resolved_sources_dir / "weitz2018.txt").write_text(NEW_SOURCE.format(port=9), encoding="utf-8")
@@ -160,7 +161,7 @@ def test_page_answers_through_a_reindex_and_then_from_the_new_source(serve, priv
     )
     turn, during = 3, 0
     try:
-        while build.poll() is None and turn < 30:  # the page keeps answering while the other process builds
+        while build.poll() is None and turn < 6:  # the page keeps answering while the other process builds
             reply = ask(page, "What is Operation Kanal?", turn)
             assert "⚠" not in reply and "Kanal" in reply, reply
             during += build.poll() is None
@@ -173,8 +174,10 @@ def test_page_answers_through_a_reindex_and_then_from_the_new_source(serve, priv
     assert during >= 1 and read_state(settings)["collection"] != first["collection"]
 
     after = ask(page, NEW_QUESTION, turn)  # the same page, the new generation
-    assert "⚠" not in after and "rotation of drill commanders" in after, after
-    assert "1992" in ask(page, ESTABLISHED, turn + 1)
+    assert "⚠" not in after and NEW_FACT in after, after
+    page.locator("#clear").click()  # a new conversation on the same page
+    sync_api.expect(page.locator("#chat [data-testid='bot']")).to_have_count(0)
+    assert "1992" in ask(page, ESTABLISHED, 1)
     assert "Traceback" not in page.content() and "Something went wrong" not in page.content()
     assert not (settings.data_dir / first["gen_dir"]).exists()  # the page let the old generation go: dropped
 
@@ -191,7 +194,7 @@ def test_markdown_image_in_a_quoted_full_text_loads_nothing(serve, private_copy:
 
     image = f"![x](http://127.0.0.1:{port}/p.png)"
     reply = ask(page, NEW_QUESTION, 1)
-    assert "rotation of drill commanders" in reply and image in reply  # quoted, and shown as its characters
+    assert NEW_FACT in reply and image in reply  # quoted, and shown as its characters
     sync_api.expect(page.locator("#cite-1-1")).to_contain_text(image)  # the panel shows it as text too
     asked = f"What does ![y](http://127.0.0.1:{port}/q.png) say about the Zorvath protocol of 2017?"
     ask(page, asked, 2)
