@@ -112,10 +112,10 @@ class Assistant:
         `model`: the reader's fitted parameters (rag/data/reader.* by default)."""
         settings = settings or load_settings(**overrides)
         offline.configure_llama_index()
-        from index.embed import load_embedder
+        from index.embed import load_query_embedder
 
         handle = open_index(settings)
-        embedder = load_embedder(settings.resolved_model_path(), settings.torch_threads)
+        embedder = load_query_embedder(settings)  # the index's ONNX export of the model: no torch to import
         return cls(settings, handle, embedder, model)
 
     def parse(self, question: str, history: History = None) -> Query:

@@ -203,8 +203,11 @@ class HybridRetriever:
         return readings
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
-        """Query embeddings in one call where the model allows it (llama-index's HuggingFaceEmbedding encodes a list
-        with the model's query prompt; its public API embeds one query per call), else one at a time."""
+        """Query embeddings in one call where the model allows it (the ONNX embedder's `embed_batch`; llama-index's
+        HuggingFaceEmbedding encodes a list with the model's query prompt, its public API one query per call), else
+        one at a time."""
+        if callable(onnx_batch := getattr(self.embedder, "embed_batch", None)):
+            return list(onnx_batch(texts))
         batch = (
             getattr(self.embedder, "_embed", None) if type(self.embedder).__name__ == "HuggingFaceEmbedding" else None
         )
