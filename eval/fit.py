@@ -240,7 +240,8 @@ def main() -> int:
     intents = fit_intents(examples)
     for ex in examples:  # re-read with the fitted intents (the vectors are the same)
         q = ex.query
-        intent = q.intent if q.intent in ("summary", "out_of_scope") else intents.predict(q.search_vector)
+        exclude = frozenset() if q.answer_type else frozenset({"number_date"})
+        intent = q.intent if q.intent in ("summary", "out_of_scope") else intents.predict(q.search_vector, exclude)
         ex.query = replace(q, intent=intent)  # type: ignore[arg-type]  # one of INTENTS
     labelled = [ex for ex in examples if ex.item.category in INTENTS]
     intent_acc = float(np.mean([ex.query.intent == ex.item.category for ex in labelled]))
@@ -261,6 +262,10 @@ def main() -> int:
     y = np.concatenate([ex.labels for ex in answerable if len(ex.cands)])
     coef, intercept = fit_logistic(x, y)
     reader_top1 = top1(answerable, lambda ex: features[id(ex)] @ coef)
+    by_category = {
+        f"reader_top1_{cat}": top1([ex for ex in answerable if ex.item.category == cat], lambda ex: features[id(ex)] @ coef)
+        for cat in sorted({ex.item.category for ex in answerable})
+    }
     adapter = fit_adapter(answerable, vectors)
     reader.model = ReaderModel(adapter, coef, intercept, intents)
     oof = ReaderModel(np.zeros_like(adapter), coef, intercept, intents)
@@ -276,7 +281,8 @@ def main() -> int:
     write(adapter, intents, coef, intercept, floors, refusal, {
         "dev_questions": len(examples), "answerable_with_evidence": len(answerable),
         "nearest_sentence_top1": base_top1, "adapter_top1_by_fold": fold_top1,
-        "adapter_top1": float(np.mean(fold_top1)), "reader_top1": reader_top1, "intent_accuracy_in_sample": intent_acc,
+        "adapter_top1": float(np.mean(fold_top1)), "reader_top1": reader_top1, **by_category,
+        "intent_accuracy_in_sample": intent_acc,
     })
     return 0
 

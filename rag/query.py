@@ -34,11 +34,13 @@ class IntentModel:
     weights: np.ndarray
     bias: np.ndarray
 
-    def predict(self, vector: np.ndarray) -> str:
-        """The most likely intent ("fact" when no model was fitted)."""
+    def predict(self, vector: np.ndarray, exclude: frozenset[str] = frozenset()) -> str:
+        """The most likely intent not excluded ("fact" when no model was fitted)."""
         if not self.labels:
             return "fact"
-        return self.labels[int(np.argmax(vector @ self.weights + self.bias))]
+        scores = vector @ self.weights + self.bias
+        ranked = [self.labels[i] for i in np.argsort(-scores)]
+        return next(label for label in ranked if label not in exclude)
 
 
 @dataclass(frozen=True)
@@ -78,9 +80,10 @@ def user_turns(history: Sequence[Turn] | None) -> list[str]:
 
 
 def is_followup(text: str, history: Sequence[Turn] | None) -> bool:
-    """A question that leans on the conversation: it points back ("when was that?") or names almost nothing."""
+    """A question that leans on the conversation: it points back ("when was that?") or names at most one thing
+    ("why?", "the year?")."""
     return bool(user_turns(history)) and (
-        bool(lexicon().pointing_back.search(text)) or len(content_words(text)) <= 2
+        bool(lexicon().pointing_back.search(text)) or len(content_words(text)) <= 1
     )
 
 
@@ -134,8 +137,10 @@ def parse(
         intent = "out_of_scope"
     elif lexicon().summary.search(text):
         intent = "summary"
-    else:
-        intent = intents.predict(search_vector if followup else vector)  # type: ignore[assignment]
+    else:  # a number or date is asked only by a question that asks for a year or a number
+        kind = answer_type(text)
+        exclude = frozenset() if kind else frozenset({"number_date"})
+        intent = intents.predict(search_vector if followup else vector, exclude)  # type: ignore[assignment]
     return Query(
         asked=asked,
         text=text,

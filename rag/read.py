@@ -27,6 +27,7 @@ FEATURES: tuple[str, ...] = (
     "cos_adapted",  # the adapted question vector against the sentence
     "cos_adapted_context",  # ... against the sentence read with the one before it
     "cos_base",  # the plain MiniLM question vector against the sentence
+    "cos_own",  # a follow-up's own words (adapted) against the sentence; cos_adapted for any other question
     "gap_to_best",  # cos_adapted minus the best cos_adapted among the candidates
     "coverage",  # IDF-weighted share of the question's content words in the sentence
     "coverage_context",  # ... in the sentence and the one before it
@@ -171,6 +172,7 @@ class Reader:
         qa = self.model.adapt(query.search_vector)
         vecs, ctx = self.handle.sentence_vectors[rows], self.context[rows]
         cos_a, cos_ac, cos_b = vecs @ qa, ctx @ qa, vecs @ query.search_vector
+        cos_own = vecs @ self.model.adapt(query.vector) if query.followup else cos_a
         terms = set(query.terms)
         part = self.parts.get(query.part or "", set())
         out = []
@@ -185,6 +187,7 @@ class Reader:
                 cos_a[k],
                 cos_ac[k],
                 cos_b[k],
+                cos_own[k],
                 cos_a[k] - cos_a.max(),
                 self.coverage(terms, self.terms[row]),
                 self.coverage(terms, self.terms[row] | self.terms[prev]),

@@ -211,7 +211,7 @@ def test_score_question_false_refusal_and_unanswerable() -> None:
 def _record(category: str, metrics: dict[str, float | None], counts: tuple[int, int, int, int],
             latency: float) -> dict[str, Any]:
     """A minimal per-question record."""
-    full = dict.fromkeys(METRICS[:9]) | metrics
+    full = dict.fromkeys(METRICS[:11]) | metrics
     keys = ("citations_supported", "citations", "sentences_supported", "sentences")
     return {"category": category, "metrics": full, "counts": dict(zip(keys, counts, strict=True)),
             "latency_ms": latency}
@@ -273,7 +273,8 @@ def test_load_thresholds_tables_and_errors(tmp_path: Any) -> None:
     with pytest.raises(ThresholdsError):
         load_thresholds(path, "extractive")
     shipped_min, shipped_max = load_thresholds(DEFAULT_THRESHOLDS, "extractive")
-    assert set(shipped_max) == {"false_refusal_rate", "latency_p95_ms"}
+    assert set(shipped_max) == {"false_refusal_rate", "answer_words_p50", "answer_words_p90", "latency_p95_ms"}
+    assert {"lead_hit", "sentence_precision"} <= set(shipped_min)
     assert {"key_fact_recall", "evidence_hit", "citation_precision"} <= set(shipped_min)
 
 
@@ -284,7 +285,7 @@ def test_baseline_split_sentences() -> None:
 
 def test_report_helpers() -> None:
     """Problems name what failed; the summary table lists every metric for ours and the baseline."""
-    rec = {"metrics": dict.fromkeys(METRICS[:9], None) | {"false_refusal_rate": 1.0, "evidence_hit": 0.0,
+    rec = {"metrics": dict.fromkeys(METRICS[:11], None) | {"false_refusal_rate": 1.0, "evidence_hit": 0.0,
                                                          "key_fact_recall": 0.0, "retrieval_recall_at_5": 1.0},
            "refused": True, "evidence_rank": 1}
     assert problems(rec) == ["false refusal", "key facts 0.00"]
@@ -293,3 +294,25 @@ def test_report_helpers() -> None:
     table = summary_table({"n": 1, "generator": "extractive", "dataset": "d", "metrics": metrics,
                            "baseline": {"metrics": metrics}})
     assert all(m in table for m in METRICS) and "baseline" in table
+
+
+# --- precision metrics (the answers issue's definitions)
+
+
+def test_lead_hit_and_sentence_precision_follow_their_definitions() -> None:
+    from eval.metrics import answer_word_count, precision_metrics
+
+    it = item(evidence=["The pact was signed by six states in a northern capital after long talks"],
+              key_facts=[["six states"]], reference_answer="Six states signed the pact after long talks.")
+    lead_first = Answer(question="q", text="The pact was signed in a northern capital after long talks. [1] "
+                        "Weather was mild that year. [2]")
+    m = precision_metrics(it, lead_first)
+    assert m["lead_hit"] == 1.0 and m["sentence_precision"] == pytest.approx(0.5)
+    lead_later = Answer(question="q", text="Weather was mild that year. [1] Six states signed it. [2]")
+    m2 = precision_metrics(it, lead_later)
+    assert m2["lead_hit"] == 0.0 and m2["sentence_precision"] == pytest.approx(0.5)
+    assert answer_word_count(lead_later) == 9
+    refused = Answer(question="q", text="The indexed sources don't say.", refused=True)
+    assert precision_metrics(it, refused) == {"lead_hit": 0.0, "sentence_precision": None}
+    assert precision_metrics(item(answerable=False, key_facts=[], evidence=[], category="unanswerable"),
+                             lead_first) == {"lead_hit": None, "sentence_precision": None}

@@ -48,7 +48,7 @@ def test_results_json_shape(run: dict[str, Any]) -> None:
     assert r["metrics"]["refusal_accuracy"] is not None
     for m in METRICS:
         value = r["metrics"][m]
-        assert value is None or (value >= 0 and (m.endswith("_ms") or value <= 1))
+        assert value is None or (value >= 0 and (m.endswith("_ms") or m.startswith("answer_words") or value <= 1))
 
 
 def test_per_question_records(run: dict[str, Any]) -> None:
@@ -56,7 +56,7 @@ def test_per_question_records(run: dict[str, Any]) -> None:
     for rec in run["results"]["per_question"]:
         assert {"id", "category", "question", "answer", "refused", "citations", "metrics", "latency_ms",
                 "evidence_strength"} <= set(rec)
-        assert set(METRICS[:9]) == set(rec["metrics"])
+        assert set(METRICS[:11]) == set(rec["metrics"])
         assert rec["latency_ms"] > 0
         for c in rec["citations"]:
             assert {"n", "passage_id", "quote", "sources"} <= set(c) and f"[{c['n']}]" in rec["answer"]

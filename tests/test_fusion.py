@@ -49,21 +49,3 @@ def test_at_sixty_it_ranks_as_llama_index_does():
     library = QueryFusionRetriever._reciprocal_rerank_fusion
     ours = rank_fusion(QueryFusionRetriever, 60.0)._reciprocal_rerank_fusion
     assert run(lambda r: ours(None, r)) == run(lambda r: library(None, r))
-
-
-def test_the_named_part_comes_second_even_when_no_ranker_found_it():
-    from index.types import Passage
-    from rag.retrieve import part_second
-    from rag.types import ScoredPassage
-
-    def passage(pid: str, start: int) -> Passage:
-        return Passage(id=pid, kind="article", text=f"Text {pid}.", section="S", paragraph=1, start=start)
-
-    a, b, c, summary = passage("a", 300), passage("b", 400), passage("c", 500), passage("sum", 10)
-    ranked = [ScoredPassage(passage=p, score=1.0 - i / 10, rank=i) for i, p in enumerate([a, b, c])]
-    out = part_second(ranked, {"c", "sum"}, {"a": a, "b": b, "c": c, "sum": summary})
-    # after the best: the part's passages as ranked, then those no ranker found, in the article's order
-    assert [sp.passage.id for sp in out] == ["a", "c", "sum", "b"]
-    assert [sp.rank for sp in out] == [0, 1, 2, 3]
-    assert [sp.passage.id for sp in part_second(ranked, {"c", "sum"})] == ["a", "c", "b"]  # no passages: as found
-    assert part_second(ranked, {"a"}, {"a": a}) == ranked  # the best is of the part: unchanged

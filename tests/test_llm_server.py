@@ -206,7 +206,7 @@ def test_supported_sentences_become_citations_and_the_rest_is_dropped(built_sett
     history = [{"role": "user", "content": "q1"}, {"role": "assistant", "content": "a1 [1]"},
                {"role": "user", "content": "q2"}, {"role": "assistant", "content": "a2 [2]"},
                {"role": "user", "content": "q3"}, {"role": "assistant", "content": "a3 [1][2]"}]
-    answer = LLMGenerator(settings, assistant.composer, llm=fake).answer(question, history, extractive, passages)
+    answer = LLMGenerator(settings, assistant.reader, llm=fake).answer(question, history, extractive, passages)
 
     prompt = fake.messages[-1].content
     assert f"[1] {passages[0].passage.text[:60]}" in prompt and "[5] " in prompt
@@ -235,7 +235,7 @@ def test_sentence_needing_two_passages_gets_two_citations(built_settings, assist
     extractive = assistant.ask(QUESTION)
     reply = ("The Tashkent Treaty was signed in 1992, and Uzbekistan withdrew in 2012 [1][2]. "
              "Rubezh is an exercise held in Central Asia [3][1].")
-    answer = LLMGenerator(_llm_settings(built_settings, "http://127.0.0.1:9/v1"), assistant.composer,
+    answer = LLMGenerator(_llm_settings(built_settings, "http://127.0.0.1:9/v1"), assistant.reader,
                           llm=_ScriptedLLM(reply)).answer(QUESTION, None, extractive, passages)
     assert answer.generator == "llm" and not answer.notice, answer.notice
     # the first needs both passages: two citations; the second is supported by passage 3 alone: one
