@@ -11,9 +11,10 @@ measured in the same run (the real article only: --start REV) and beside the pre
 scripts/bench-results.json, which this script updates (--no-record leaves it alone). The README's Benchmarks table
 is generated from that file by scripts/bench_readme.py.
 
-The synthetic corpus: chunks made of the article's own sentences, shuffled, one sentence in four recombined from
-the halves of two others (the vocabulary is kept; the recombined sentences are new texts to embed), written as
-full texts of the cited works (one page a chunk) next to the real article.
+The synthetic corpus: chunks of four of the article's own sentences drawn at random (shuffled and recombined, the
+vocabulary kept), written as full texts of the cited works (one page a chunk) next to the real article. Each chunk
+is a new passage to embed; a sentence is embedded once whatever the number of chunks quoting it, except when it
+leans on the one before it (it is then also read with that one, a new pair).
 """
 
 from __future__ import annotations
@@ -138,11 +139,7 @@ def synthesize(data_dir: Path, chunks: int, seed: int = 26) -> int:
     rng = random.Random(seed)
     pages: dict[str, list[str]] = {k: [] for k in keys}
     for i in range(chunks):
-        picked = rng.sample(sentences, 4)
-        a, b = picked[3].split(), rng.choice(sentences).split()
-        picked[3] = " ".join(a[: len(a) // 2] + b[len(b) // 2 :])  # a new sentence from the article's words
-        rng.shuffle(picked)
-        pages[keys[i % len(keys)]].append(" ".join(picked))
+        pages[keys[i % len(keys)]].append(" ".join(rng.sample(sentences, 4)))  # a new chunk of the article's words
     folder = settings.resolved_sources_dir
     folder.mkdir(parents=True, exist_ok=True)
     for key, texts in pages.items():
