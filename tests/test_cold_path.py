@@ -94,3 +94,25 @@ def test_the_answers_are_those_of_the_torch_path_for_the_whole_dev_set(built_set
         if (a.text, a.refused) != (b.text, b.refused):
             differ.append(item.id)
     assert differ == []
+
+
+class _WordLengths:
+    """A deterministic embedder (word lengths) that records what it was asked to embed."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def get_text_embedding_batch(self, texts: list[str], show_progress: bool = False) -> list[list[float]]:
+        self.seen += texts
+        return [[float(len(w)) for w in (t.split() + ["", "", ""])[:3]] for t in texts]
+
+
+def test_a_build_embeds_each_distinct_text_once():
+    from index.build import _embed_distinct
+
+    fake = _WordLengths()
+    texts = ["The CSTO was founded.", "It acts.", "The CSTO was founded.", "A passage. It acts.", "It acts."]
+    vectors = _embed_distinct(texts, fake, progress=False)
+    assert sorted(fake.seen) == sorted(set(texts))
+    assert vectors["It acts."] == [2.0, 5.0, 0.0]
+    assert set(vectors) == set(texts)
