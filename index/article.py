@@ -186,24 +186,17 @@ def _paragraphs(raw: str, body: list[Block]) -> tuple[list[Paragraph], list[Bloc
     return paragraphs, headings
 
 
-_ABBREV = re.compile(r"(?:\bet al|\be\.g|\bi\.e|\bvs|\bDr|\bSt|\bNo|\bMr|\bMrs|\bcf|\b[A-Z])\.$")
-_SPLIT = re.compile(r"(?<=[.?!])[\"”’')]*\s+(?=[\"“‘'(*]?[A-Z0-9])")
-
-
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans (start, end) in `text`, skipping splits after common abbreviations."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for m in _SPLIT.finditer(text):
-        end = m.start()
-        # include closing quotes/brackets that belong to the sentence
-        if _ABBREV.search(text[start:end]):
-            continue
-        seg_end = end
-        while seg_end < len(text) and text[seg_end] in "\"”’')":
-            seg_end += 1  # closing quotes and brackets belong to the sentence they close
-        spans.append((start, seg_end))
-        start = m.end()
-    if text[start:].strip():
-        spans.append((start, len(text.rstrip())))
+    """Sentence spans (start, end) in `text`, by nupunkt (a maintained Punkt splitter that knows abbreviations such
+    as "et al." and "i.e."), without the whitespace between sentences."""
+    import nupunkt
+
+    spans = []
+    for start, end in nupunkt.sent_spans(text):
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        while start < end and text[start].isspace():
+            start += 1
+        if start < end:
+            spans.append((start, end))
     return spans
