@@ -263,7 +263,9 @@ def main() -> int:
     coef, intercept = fit_logistic(x, y)
     reader_top1 = top1(answerable, lambda ex: features[id(ex)] @ coef)
     by_category = {
-        f"reader_top1_{cat}": top1([ex for ex in answerable if ex.item.category == cat], lambda ex: features[id(ex)] @ coef)
+        f"reader_top1_{cat}": top1(
+            [ex for ex in answerable if ex.item.category == cat], lambda ex: features[id(ex)] @ coef
+        )
         for cat in sorted({ex.item.category for ex in answerable})
     }
     adapter = fit_adapter(answerable, vectors)

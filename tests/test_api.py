@@ -134,7 +134,8 @@ def test_a_fact_question_gets_a_short_answer_led_by_the_answering_sentence(assis
 def test_a_summary_is_answered_from_the_abstract_introduction_and_conclusion(assistant, asked, count):
     answer = assistant.ask(asked)
     assert not answer.refused and len(answer.citations) == count
-    assert {c.section for c in answer.citations} <= {"Summary", "Introduction", "Current Objectives and Future Endeavors"}
+    parts = {"Summary", "Introduction", "Current Objectives and Future Endeavors"}
+    assert {c.section for c in answer.citations} <= parts
     assert answer.citations[0].section == "Summary"
 
 

@@ -172,3 +172,11 @@ def test_layers_point_one_way():
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.ImportFrom) and node.module:
                     assert node.module.split(".")[0] not in forbidden, f"{path}: {node.module}"
+
+
+def test_the_cli_imports_only_rag_and_the_settings():
+    """ui/cli.py is a thin adapter: rag, index.settings, its own page module, and the eval entry point (lazily)."""
+    allowed = ("rag", "index.settings", "ui.app", "eval.cli")
+    for node in ast.walk(ast.parse((ROOT / "ui" / "cli.py").read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in LAYERS:
+            assert node.module.startswith(allowed), node.module

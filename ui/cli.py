@@ -12,9 +12,8 @@ import json
 import sys
 from collections.abc import Sequence
 
-from index import offline  # noqa: F401  - offline switches before any heavy import
-from index.errors import CstoQaError, InvalidQuestionError, PortInUseError, UsageError
 from index.settings import Settings, SettingsError, load_settings
+from rag.errors import CstoQaError, InvalidQuestionError, PortInUseError, UsageError  # (offline switches first)
 
 EXIT_USAGE = 2
 EXIT_ERROR = 1
@@ -27,9 +26,9 @@ def _err(message: str) -> None:
 
 def cmd_index(settings: Settings, args: argparse.Namespace) -> int:
     """Build or update the index."""
-    from index.store import build_index
+    from rag.library import build
 
-    report = build_index(
+    report = build(
         settings,
         force=args.force,
         progress=not args.quiet,
@@ -86,23 +85,10 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_sources(settings: Settings, args: argparse.Namespace) -> int:
     """List the bibliography (with citing passages), or fetch the cited works."""
     if args.action == "fetch":
-        from index.article import parse_article
-        from index.bibliography import parse_bibliography
-        from index.fetch import fetch_sources, format_report
+        from rag.library import fetch_cited_works
 
-        entries = parse_bibliography(parse_article(settings.corpus_path).bibliography_blocks)
-        results = fetch_sources(
-            entries,
-            settings.resolved_sources_dir,
-            timeout_s=settings.fetch_timeout_s,
-            max_bytes=settings.fetch_max_bytes,
-            retries=settings.fetch_retries,
-            only=set(args.only) if args.only else None,
-            force=args.force,
-            deadline_s=settings.fetch_deadline_s,
-            allow_hosts=settings.fetch_allow_hosts,
-        )
-        print(format_report(results))
+        results, report = fetch_cited_works(settings, only=set(args.only) if args.only else None, force=args.force)
+        print(report)
         print("run `csto-qa index` to index what was fetched")
         return 1 if any(r.status == "error" for r in results) and not any(r.status == "ok" for r in results) else 0
     from rag.api import Assistant
@@ -126,7 +112,7 @@ def cmd_sources(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     """Start the chat page (building the index first when it is missing)."""
-    from index.store import build_index, is_built
+    from rag.library import build, is_built
 
     if args.host:
         settings = settings.model_copy(update={"server_host": args.host})
@@ -137,7 +123,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     _check_port(settings.server_host, settings.server_port)  # before building or loading anything
     if not is_built(settings):
         print("· no index yet: building it", file=sys.stderr)
-        build_index(settings)
+        build(settings)
     from ui.app import launch
 
     launch(settings)
@@ -165,21 +151,9 @@ def _check_port(host: str, port: int) -> None:
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     """Run the fidelity eval (one set, or with --all every set of eval/sets.toml)."""
-    if args.all:
-        from eval.combined import run_all_cli
+    from eval.cli import run_eval
 
-        return run_all_cli(settings, args.out, baseline=not args.no_baseline)
-    from eval.runner import run_cli
-
-    return run_cli(
-        settings,
-        dataset=args.dataset,
-        out=args.out,
-        generator=args.generator,
-        check=args.check,
-        thresholds=args.thresholds,
-        baseline=not args.no_baseline,
-    )
+    return run_eval(settings, args)
 
 
 def build_parser() -> argparse.ArgumentParser:
