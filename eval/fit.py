@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -63,6 +64,12 @@ class Example:
     labels: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
+def writer(set_name: str, item_id: str) -> str:
+    """The cross-validation group of a question: its set, or in a merged pool the old set's id prefix ("h14")."""
+    m = re.match(r"^(.*?)[-_]?\d{3}$", item_id)
+    return f"{set_name}:{m.group(1)}" if m and set_name.endswith("heldouts") else set_name
+
+
 def gather(assistant: Assistant) -> list[Example]:
     """Parse, retrieve and label every dev question."""
     reader = assistant.reader
@@ -70,7 +77,7 @@ def gather(assistant: Assistant) -> list[Example]:
     for s in eval_sets("dev"):
         for item in load_dataset(s.path):
             history = [t.model_dump() for t in item.history] or None
-            out.append(Example(item, s.name, assistant.parse(item.question, history)))
+            out.append(Example(item, writer(s.name, item.id), assistant.parse(item.question, history)))
     for ex in tqdm(out, desc="retrieve", unit="q", file=sys.stderr):
         retrieved = assistant.retriever.retrieve(ex.query.search, vector=ex.query.search_vector)
         ex.cands = reader.candidates(retrieved, assistant.policy.depth)
