@@ -11,3 +11,4 @@ export CSTO_QA_DATA_DIR="$(mktemp -d)"
 csto-qa index --quiet
 csto-qa eval --out artifacts/eval --check --no-baseline                       # the gate, on the gated dev set
 csto-qa eval --all --out artifacts/eval-all                                  # every set: one table (dev and blind)
+python -m eval.readme --check artifacts/eval-all/combined.json || echo "note: the README's results differ from this run (artifacts/eval-all/combined.md)"
