@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 SNAPSHOT = ROOT / "eval" / "results" / "combined.json"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-SHOWN = ("dataset", "paraphrase", "dev-heldouts", "blind-users", "blind-heldouts", "all dev (pooled)", "all blind (pooled)")
+SHOWN = (
+    "dataset", "paraphrase", "dev-heldouts", "blind-users", "blind-heldouts", "all dev (pooled)", "all blind (pooled)"
+)
 
 
 def block(combined: dict[str, Any]) -> str:
