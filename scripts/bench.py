@@ -252,6 +252,8 @@ def main() -> None:
     ap.add_argument("--no-record", action="store_true", help=f"do not update {RESULTS.name}")
     args = ap.parse_args()
     label = ("real" if not args.scale else f"scale-{args.scale}") + ("-server" if args.server else "")
+    rev = args.rev or "HEAD"
+    commit = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True).stdout
     temps: list[Path] = []
     server = proc = None
     try:
@@ -269,7 +271,7 @@ def main() -> None:
             start = measure(src, start_data, args, None)
         tree = ROOT
         if args.rev:
-            tree = start_tree(args.rev)
+            tree = start_tree(commit.strip())
             temps.append(tree)
         now = measure(tree, data, args, server)
     finally:
@@ -282,9 +284,7 @@ def main() -> None:
     previous = results.get(label, {}).get("now")
     report(label, now, start, previous)
     if not args.no_record:
-        rev = args.rev or "HEAD"
-        commit = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True)
-        entry: dict[str, Any] = {"measured_at": time.strftime("%Y-%m-%d %H:%M"), "commit": commit.stdout.strip()}
+        entry: dict[str, Any] = {"measured_at": time.strftime("%Y-%m-%d %H:%M"), "commit": commit.strip()}
         entry.update({"cores": os.cpu_count(), "questions": args.questions, "now": now})
         if start:
             entry.update({"start_rev": args.start, "start": start})
