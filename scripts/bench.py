@@ -202,6 +202,46 @@ def measure(src: Path, data_dir: Path, args: argparse.Namespace, server: tuple[s
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()}
 
 
+def query_stages(chunks: int, questions: int) -> None:
+    """Only the stages that grow with the corpus, at a size whose build is out of reach on a small machine: BM25
+    over `chunks` synthetic chunk texts (real words, nothing embedded) and the best-sentence product over 4x as many
+    random unit vectors (the shape of the real matrix). Printed, never recorded: not a substitute for a real run."""
+    import resource
+
+    import numpy as np
+    from llama_index.core.schema import QueryBundle, TextNode
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    from index.article import split_sentences
+    from index.corpus import load_corpus
+    from index.settings import load_settings
+
+    settings = load_settings(data_dir=Path(tempfile.gettempdir()))
+    corpus = load_corpus(settings.corpus_path, settings.chunk_size, settings.chunk_overlap, None)
+    sentences = [p.text[s:e] for p in corpus.passages if p.kind == "article" for s, e in split_sentences(p.text)]
+    rng = random.Random(26)
+    nodes = [TextNode(id_=f"n{i}", text=" ".join(rng.sample(sentences, 4))) for i in range(chunks)]
+    bm25 = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=settings.bm25_k)
+    asked = [json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines()][:questions]
+    vectors = np.random.default_rng(0).standard_normal((4 * chunks, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    owner = np.sort(np.random.default_rng(1).integers(0, chunks, 4 * chunks))
+    bm, sent = [], []
+    for q in asked:
+        t0 = time.perf_counter()
+        bm25.retrieve(QueryBundle(q))
+        t1 = time.perf_counter()
+        best = np.full(chunks, -1.0, dtype=np.float32)
+        np.maximum.at(best, owner, vectors @ vectors[rng.randrange(len(vectors))])
+        np.argsort(-best)[: settings.dense_k]
+        bm.append((t1 - t0) * 1000)
+        sent.append((time.perf_counter() - t1) * 1000)
+    for name, lat in (("bm25", sorted(bm)), ("sentences", sorted(sent))):
+        p95 = lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))]
+        print(f"{chunks} chunks, stage {name}: p50 {statistics.median(lat):.1f} ms, p95 {p95:.1f} ms")
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
 def start_tree(rev: str) -> Path:
     """The source tree of a commit, in a temporary folder (the venv is the same; the tree's modules come first)."""
     dest = Path(tempfile.mkdtemp(prefix="csto-bench-src-"))
@@ -249,8 +289,12 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="cold asks and no-op rebuilds (their median is shown)")
     ap.add_argument("--start", default=START_REV, help="commit measured beside this tree ('' for none)")
     ap.add_argument("--rev", default="", help="measure this commit's tree instead of the working tree")
+    ap.add_argument("--query-stages", type=int, default=0, help="only BM25 and the sentence product at N chunks")
     ap.add_argument("--no-record", action="store_true", help=f"do not update {RESULTS.name}")
     args = ap.parse_args()
+    if args.query_stages:
+        sys.path.insert(0, str(ROOT))
+        return query_stages(args.query_stages, args.questions)
     label = ("real" if not args.scale else f"scale-{args.scale}") + ("-server" if args.server else "")
     rev = args.rev or "HEAD"
     commit = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True).stdout
