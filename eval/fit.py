@@ -216,14 +216,25 @@ def fit_floors(
 
 
 def fit_refusal(examples: list[Example], scored: dict[int, list[Scored]], reader: Reader) -> dict[str, Any]:
-    """The answerability model, and its threshold chosen on out-of-fold probabilities: the most unanswerable dev
-    questions refused while at most MAX_FALSE_REFUSALS of the answerable ones are."""
+    """Two answerability models, each with its threshold chosen on out-of-fold probabilities (the most unanswerable
+    dev questions refused while at most MAX_FALSE_REFUSALS of the answerable ones are): over all inputs, and over
+    CHECKS alone (used for a cited work's full text, which no dev question is about)."""
     kept = [ex for ex in examples if ex.query.intent not in ("summary", "out_of_scope")]
     x = np.stack([answerability_inputs(ex.query, scored[id(ex)], reader) for ex in kept])
     y = np.asarray([float(ex.item.answerable) for ex in kept])
-    oof = np.zeros(len(kept))
-    for held in groups_in_folds(kept):
-        test = np.asarray([ex.group in held for ex in kept])
+    groups = [ex.group for ex in kept]
+    full = _refusal_model(x, y, groups)
+    checks_only = _refusal_model(x[:, : len(CHECKS)], y, groups)
+    return {"checks": list(CHECKS), **full, "checks_only": checks_only}
+
+
+def _refusal_model(x: np.ndarray, y: np.ndarray, groups: list[str]) -> dict[str, Any]:
+    """A logistic answerability model and its out-of-fold threshold."""
+    oof = np.zeros(len(y))
+    names = sorted(set(groups))
+    for k in range(FOLDS):
+        held = set(names[k::FOLDS])
+        test = np.asarray([g in held for g in groups])
         coef, intercept = fit_logistic(x[~test], y[~test])
         oof[test] = 1 / (1 + np.exp(-(x[test] @ coef + intercept)))
     coef, intercept = fit_logistic(x, y)
@@ -233,8 +244,8 @@ def fit_refusal(examples: list[Example], scored: dict[int, list[Scored]], reader
         refusals = float(np.mean(oof[y == 0] < t))
         if false_refusals <= MAX_FALSE_REFUSALS and refusals > best[1]:
             best = (float(t), refusals, false_refusals)
-    return {"checks": list(CHECKS), "coef": coef, "intercept": intercept, "threshold": best[0],
-            "cv_refusal_accuracy": best[1], "cv_false_refusal_rate": best[2]}
+    return {"coef": coef, "intercept": intercept, "threshold": best[0], "cv_refusal_accuracy": best[1],
+            "cv_false_refusal_rate": best[2]}
 
 
 def main() -> int:
@@ -300,8 +311,9 @@ def write(adapter: np.ndarray, intents: IntentModel, coef: np.ndarray, intercept
           floors: dict[str, dict[str, float]], refusal: dict[str, Any], report: dict[str, Any]) -> None:
     """reader.npz, reader.json and reader-fit.md in rag/data/."""
     refusal_coef = np.asarray(refusal.pop("coef"), dtype=np.float32)
+    checks_coef = np.asarray(refusal["checks_only"].pop("coef"), dtype=np.float32)
     np.savez_compressed(DATA / "reader.npz", adapter=adapter.astype(np.float16).astype(np.float32),
-                        refusal_coef=refusal_coef,
+                        refusal_coef=refusal_coef, refusal_checks_coef=checks_coef,
                         intent_weights=intents.weights.astype(np.float32), intent_bias=intents.bias.astype(np.float32))
     meta = {"features": list(FEATURES), "coef": [round(float(c), 6) for c in coef], "intercept": round(intercept, 6),
             "intents": list(intents.labels), "floors": floors, "refusal": refusal, "fit": report,
@@ -318,7 +330,9 @@ def write(adapter: np.ndarray, intents: IntentModel, coef: np.ndarray, intercept
     lines += [f"| {k} | {v['abs']} | {v['rel']} |" for k, v in floors.items()]
     lines += ["", f"Answerability: threshold {refusal['threshold']:.3f}, dev refusal accuracy "
               f"{refusal['cv_refusal_accuracy']:.3f}, dev false refusals "
-              f"{refusal['cv_false_refusal_rate']:.3f} (out of fold).", ""]
+              f"{refusal['cv_false_refusal_rate']:.3f} (out of fold); on the checks alone (full texts): threshold "
+              f"{refusal['checks_only']['threshold']:.3f}, refusal accuracy "
+              f"{refusal['checks_only']['cv_refusal_accuracy']:.3f}.", ""]
     Path(DATA / "reader-fit.md").write_text("\n".join(lines), encoding="utf-8")
 
 

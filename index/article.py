@@ -188,11 +188,18 @@ def _paragraphs(raw: str, body: list[Block]) -> tuple[list[Paragraph], list[Bloc
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Sentence spans (start, end) in `text`, by nupunkt (a maintained Punkt splitter that knows abbreviations such
-    as "et al." and "i.e."), without the whitespace between sentences."""
+    as "et al." and "i.e."), without the whitespace between sentences. A sentence ends only where whitespace
+    follows: "drills ![map](…) were held" is one sentence."""
     import nupunkt
 
-    spans = []
+    merged: list[list[int]] = []
     for start, end in nupunkt.sent_spans(text):
+        if merged and merged[-1][1] == start and start > 0 and not text[start - 1].isspace():
+            merged[-1][1] = end
+        else:
+            merged.append([start, end])
+    spans = []
+    for start, end in merged:
         while end > start and text[end - 1].isspace():
             end -= 1
         while start < end and text[start].isspace():

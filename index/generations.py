@@ -31,7 +31,7 @@ _GEN_DIR = re.compile(r"gen-\d{1,9}")
 # what reading a damaged index file raises: json, numpy, zip, pydantic (a ValueError) and the OS
 _UNREADABLE = (OSError, ValueError, KeyError, IndexError, TypeError, EOFError, zipfile.BadZipFile, AssertionError)
 
-PARSER_VERSION = "15"  # bump when parsing or chunking changes what passages are produced
+PARSER_VERSION = "16"  # bump when parsing or chunking changes what passages are produced
 _EMBED_KEYS = ("section", "subsection")
 
 

@@ -24,7 +24,7 @@ from rag.live import LiveIndex, runs_on_one_generation  # a running Assistant fo
 from rag.policy import Policy, select
 from rag.query import Query, parse
 from rag.read import Reader, ReaderModel, Scored
-from rag.refuse import REFUSAL, TIME_FRAME, Horizon, answerability_inputs, topic
+from rag.refuse import REFUSAL, TIME_FRAME, Horizon, judge, topic
 from rag.summary import summarise
 from rag.types import Answer, CitingPassage, ScoredPassage, SourceView
 
@@ -152,8 +152,8 @@ class Assistant:
             chosen, strength = summarise(gen.reader, query.part, count), 1.0
         else:
             scored = gen.reader.score(query, gen.reader.candidates(retrieved, self.policy.depth))
-            strength = self.answerability.probability(answerability_inputs(query, scored, gen.reader))
-            if strength < self.answerability.threshold:
+            strength, threshold = judge(self.model, query, scored, gen.reader)
+            if strength < threshold:
                 return self._refusal(query, shown, retrieved, timings, t0, REFUSAL, "", strength)
             chosen = self._compose(query, scored, gen)
         t3 = time.perf_counter()

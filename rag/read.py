@@ -54,6 +54,7 @@ class ReaderModel:
     intercept: float
     intents: IntentModel
     answerability: Answerability = field(default_factory=lambda: Answerability(np.zeros(0), 1.0, 0.0))
+    answerability_checks: Answerability = field(default_factory=lambda: Answerability(np.zeros(0), 1.0, 0.0))
     extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -66,8 +67,10 @@ class ReaderModel:
         intents = IntentModel(tuple(meta["intents"]), arrays["intent_weights"], arrays["intent_bias"])
         refusal = meta["refusal"]
         answerability = Answerability(arrays["refusal_coef"], float(refusal["intercept"]), float(refusal["threshold"]))
+        alone = refusal["checks_only"]
+        checks = Answerability(arrays["refusal_checks_coef"], float(alone["intercept"]), float(alone["threshold"]))
         coef, intercept = np.asarray(meta["coef"]), float(meta["intercept"])
-        return cls(arrays["adapter"], coef, intercept, intents, answerability, meta)
+        return cls(arrays["adapter"], coef, intercept, intents, answerability, checks, meta)
 
     @classmethod
     def untrained(cls) -> ReaderModel:

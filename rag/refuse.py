@@ -13,7 +13,7 @@ import numpy as np
 
 from index.types import Passage
 from rag.query import Query
-from rag.read import FEATURES, Reader, Scored
+from rag.read import FEATURES, Reader, ReaderModel, Scored
 from rag.text import has_number, years
 
 REFUSAL = "The indexed sources don't say (asked: {topic}). The closest passages are listed below."
@@ -34,6 +34,7 @@ CHECKS: tuple[str, ...] = (
     "log_terms",
 )
 TOP = 2
+TOP_PAIR = 3
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,22 @@ def checks(query: Query, scored: list[Scored], reader: Reader) -> np.ndarray:
 
 
 def answerability_inputs(query: Query, scored: list[Scored], reader: Reader) -> np.ndarray:
-    """CHECKS followed by the question's vector: the fitted model also learns which kinds of question the article
-    tends to leave unanswered (a head count, a budget, an office holder)."""
-    return np.concatenate([checks(query, scored, reader), query.search_vector])
+    """CHECKS followed by the question's vector times the mean vector of its TOP_PAIR best sentences, dimension by
+    dimension: the fitted model learns in which respects a question and its best sentences must agree for the
+    sentences to answer (a head count asked and a head count given), not which topics to refuse."""
+    best = [s.sentence.row for s in scored[:TOP_PAIR]]
+    pair = query.search_vector * reader.handle.sentence_vectors[best].mean(axis=0) if best else 0 * query.search_vector
+    return np.concatenate([checks(query, scored, reader), pair])
+
+
+def judge(model: ReaderModel, query: Query, scored: list[Scored], reader: Reader) -> tuple[float, float]:
+    """(P(the passages answer), the threshold under which to refuse). A best sentence from a cited work's full text
+    is judged on CHECKS alone: the other inputs were fitted on questions about the article only."""
+    inputs = answerability_inputs(query, scored, reader)
+    if scored and scored[0].sentence.passage.kind == "fulltext":
+        alone = model.answerability_checks
+        return alone.probability(inputs[: len(CHECKS)]), alone.threshold
+    return model.answerability.probability(inputs), model.answerability.threshold
 
 
 def topic(question: str) -> str:
