@@ -42,20 +42,21 @@ def _order(label: str) -> tuple[int, int, str]:
 
 
 def columns(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(heading, figures) of each column: the real article at the start commit, now, and each scale run."""
+    """(heading, figures) of each column: the real article at the start commit, now, and each scale run (the commits
+    measured stay in scripts/bench-results.json: the README names none)."""
     cols: list[tuple[str, dict[str, Any]]] = []
     for label in sorted(results, key=_order):
         run = results[label]
         where = " (Chroma server)" if label.endswith("-server") else ""
         if label.startswith("real"):
             if "start" in run:
-                cols.append((f"article, start `{run['start_rev']}`{where}", run["start"]))
-            cols.append((f"article, `{run['commit']}`{where}", run["now"]))
+                cols.append((f"article, at the start{where}", run["start"]))
+            cols.append((f"article, now{where}", run["now"]))
             if "start" in run:
                 ratio = {k: v / run["start"][k] for k, v in run["now"].items() if _number(v, run["start"].get(k))}
                 cols.append(("now / start", ratio))
         else:
-            cols.append((f"+{int(label.split('-')[1]):,} chunks, `{run['commit']}`{where}", run["now"]))
+            cols.append((f"+{int(label.split('-')[1]):,} chunks{where}", run["now"]))
     return cols
 
 
