@@ -207,7 +207,7 @@ class Assistant:
         if answer.refused or not answer.citations or answer.generator != "extractive":
             yield answer  # an LLM answer's sentences may carry several citations each: sent whole
             return
-        lead = answer.text.startswith(answer.citations[0].quote) is False
+        lead = not answer.text.startswith(answer.citations[0].quote)  # a "who says" answer is led by its works
         for i in range(1, len(answer.citations)):
             part = answer.citations[:i]
             yield answer.model_copy(update={"text": render(part, lead_sources=lead), "citations": part})
