@@ -82,13 +82,13 @@ def test_source_card_retrieved_for_bibliography_question(assistant):
 
 def test_events_after_the_article_are_refused_with_its_time_frame(assistant):
     """The horizon is read from the indexed article (its title page says 2020), not typed in."""
-    answer = assistant.ask("What did the CSTO do during the 2023 floods in Tajikistan?")
+    answer = assistant.ask("Who chaired the bloc's summit in 2027?")
     assert answer.refused and answer.closest and not answer.citations
     assert "published in 2020" in answer.text and answer.checks_failed == "time frame"
 
 
 def test_a_year_the_article_names_is_not_out_of_its_time_frame(assistant):
-    answer = assistant.ask("What did Tashkent do in 2012?")
+    answer = assistant.ask("Tell me about the air defence drills of 2012.")
     assert answer.checks_failed != "time frame"
 
 

@@ -43,7 +43,7 @@ def read(question: str, history: list[dict[str, str]] | None = None, late=lambda
     [
         ("ok so, can you tell me when the drills began?", "When the drills began?"),
         ("Thanks! quick q: who pays for the base", "Who pays for the base"),
-        ("I'm writing an essay on alliances — what holds them together?", "What holds them together?"),
+        ("I am preparing a talk on pacts — what holds them together?", "What holds them together?"),
     ],
 )
 def test_openers_and_errands_are_dropped(asked, core):
