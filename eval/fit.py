@@ -36,9 +36,9 @@ from index.settings import load_settings
 from rag.api import Assistant
 from rag.cite import sources_of
 from rag.lexicon import DATA
-from rag.policy import Policy
+from rag.policy import Policy, select
 from rag.query import INTENTS, IntentModel, Query
-from rag.read import FEATURES, Reader, ReaderModel, Scored
+from rag.read import FEATURES, Reader, ReaderModel, Scored, sigmoid
 from rag.refuse import CHECKS, answerability_inputs
 
 SEED = 0
@@ -166,22 +166,10 @@ def groups_in_folds(examples: list[Example]) -> list[set[str]]:
     return [set(names[i::FOLDS]) for i in range(FOLDS)]
 
 
-def scored_with(reader: Reader, ex: Example) -> list[Scored]:
-    """The example's candidates scored by the reader's current model."""
-    return reader.score(ex.query, ex.cands)
-
-
 def top1(examples: list[Example], key: Any) -> float:
     """Share of questions (with a gold candidate) whose best candidate by `key` holds the evidence."""
     hits = [ex.labels[int(np.argmax(key(ex)))] for ex in examples if ex.labels.any()]
     return float(np.mean(hits)) if hits else 0.0
-
-
-def choose(policy: Policy, intent: str, scored: list[Scored], vectors: np.ndarray, entries: dict) -> list:
-    """The policy's selection (rag.policy.select)."""
-    from rag.policy import select
-
-    return select(policy, intent, scored, vectors, entries)
 
 
 def fit_floors(
@@ -201,7 +189,7 @@ def fit_floors(
                 policy = Policy.load({intent: {"abs": fa, "rel": fr}})
                 total = 0.0
                 for ex in by_intent.get(intent, []):
-                    chosen = choose(policy, intent, scored[id(ex)], vectors, entries)
+                    chosen = select(policy, intent, scored[id(ex)], vectors, entries)
                     text = " ".join(s.text for s in chosen)
                     kf = key_fact_share(text, ex.item.key_facts) or 0.0
                     ev = float(any(holds_evidence(s.text, ex.item.evidence) for s in chosen))
@@ -236,7 +224,7 @@ def _refusal_model(x: np.ndarray, y: np.ndarray, groups: list[str]) -> dict[str,
         held = set(names[k::FOLDS])
         test = np.asarray([g in held for g in groups])
         coef, intercept = fit_logistic(x[~test], y[~test])
-        oof[test] = 1 / (1 + np.exp(-(x[test] @ coef + intercept)))
+        oof[test] = sigmoid(x[test] @ coef + intercept)
     coef, intercept = fit_logistic(x, y)
     best = (0.0, -1.0, 0.0)
     for t in np.unique(np.round(oof, 4)):
@@ -288,14 +276,12 @@ def main() -> int:
     }
     adapter = fit_adapter(answerable, vectors)
     reader.model = ReaderModel(adapter, coef, intercept, intents)
-    oof = ReaderModel(np.zeros_like(adapter), coef, intercept, intents)
     scored: dict[int, list[Scored]] = {}
     for ex in examples:  # out-of-fold probabilities for the floors and the refusal fit
         x_ex = features[id(ex)]
-        probs = 1 / (1 + np.exp(-(x_ex @ coef + intercept))) if len(x_ex) else np.zeros(0)
+        probs = sigmoid(x_ex @ coef + intercept) if len(x_ex) else np.zeros(0)
         rows = [Scored(reader.sentences[r], k, x_ex[i], float(probs[i])) for i, (r, k) in enumerate(ex.cands)]
         scored[id(ex)] = sorted(rows, key=lambda s: -s.prob)
-    del oof
     floors = fit_floors(examples, scored, reader)
     refusal = fit_refusal(examples, scored, reader)
     write(adapter, intents, coef, intercept, floors, refusal, {

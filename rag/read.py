@@ -84,6 +84,11 @@ class ReaderModel:
         return out / (np.linalg.norm(out) or 1.0)
 
 
+def sigmoid(x: np.ndarray | float) -> np.ndarray:
+    """The logistic function."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+
+
 @dataclass(frozen=True)
 class Answerability:
     """The fitted answerability model (rag/refuse.py): P(answerable) = sigmoid(inputs @ coef + intercept), refused
@@ -97,7 +102,7 @@ class Answerability:
         """P(the passages answer); 1 for an unfitted model."""
         if not len(self.coef):
             return 1.0
-        return float(1.0 / (1.0 + np.exp(-(x @ self.coef + self.intercept))))
+        return float(sigmoid(x @ self.coef + self.intercept))
 
 
 @dataclass(frozen=True)
@@ -119,14 +124,21 @@ class Reader:
         self.rows: dict[str, list[int]] = {}
         for i, pid in enumerate(handle.sentence_pids):
             self.rows.setdefault(pid, []).append(i)
+        pids = handle.sentence_pids
+        # the row of the sentence before each one in its passage (itself for a passage's first sentence)
+        self.previous = [i - 1 if i > 0 and pids[i - 1] == pid else i for i, pid in enumerate(pids)]
         vectors = handle.sentence_vectors
-        self.context = vectors.copy()
-        for rows in self.rows.values():
-            for a, b in zip(rows, rows[1:], strict=False):
-                blended = vectors[a] + vectors[b]
-                self.context[b] = blended / np.linalg.norm(blended)
+        self.context = vectors.copy()  # a sentence read with the one before it (alone when it opens its passage)
+        after = np.asarray([p != i for i, p in enumerate(self.previous)], dtype=bool)
+        if after.any():
+            blended = vectors[after] + vectors[np.asarray(self.previous)[after]]
+            self.context[after] = blended / np.linalg.norm(blended, axis=1, keepdims=True)
         self.parts = part_ids(handle.passages)
-        self.sentences = [self._sentence(i) for i in range(len(handle.sentence_pids))]
+        self.sentences = [self._sentence(i) for i in range(len(pids))]
+        self.cites = [  # an article sentence that cites a work (computed once, not per question)
+            s.passage.kind == "article" and bool(sources_of(s.passage, s.start, s.end, handle.entries))
+            for s in self.sentences
+        ]
         self.terms = [set(content_words(s.text)) for s in self.sentences]
         n = len(self.terms)
         df: dict[str, int] = {}
@@ -139,13 +151,12 @@ class Reader:
 
     def context_text(self, row: int) -> str:
         """A sentence with the one before it in its passage."""
-        prev = row - 1 if row > 0 and self.handle.sentence_pids[row - 1] == self.handle.sentence_pids[row] else row
+        prev = self.previous[row]
         return self.sentences[row].text if prev == row else f"{self.sentences[prev].text} {self.sentences[row].text}"
 
     def context_terms(self, row: int) -> set[str]:
         """Content words of a sentence and of the one before it in its passage."""
-        prev = row - 1 if row > 0 and self.handle.sentence_pids[row - 1] == self.handle.sentence_pids[row] else row
-        return self.terms[row] | self.terms[prev]
+        return self.terms[row] | self.terms[self.previous[row]]
 
     def _sentence(self, row: int) -> Sentence:
         s, e = (int(x) for x in self.handle.sentence_spans[row])
@@ -182,9 +193,9 @@ class Reader:
         for k, (row, rank) in enumerate(cands):
             s = self.sentences[row]
             p = s.passage
-            prev = row - 1 if row > 0 and self.handle.sentence_pids[row - 1] == p.id else row
+            prev = self.previous[row]
             text = s.text
-            cites = p.kind == "article" and bool(sources_of(p, s.start, s.end, self.handle.entries))
+            cites = self.cites[row]
             card = p.kind == "source_card"
             out.append([
                 cos_a[k],
@@ -193,7 +204,7 @@ class Reader:
                 cos_own[k],
                 cos_a[k] - cos_a.max(),
                 self.coverage(terms, self.terms[row]),
-                self.coverage(terms, self.terms[row] | self.terms[prev]),
+                self.coverage(terms, self.context_terms(row)),
                 1.0 / (1 + rank),
                 float(prev == row),
                 float(has_number(text) and query.intent == "number_date"),
@@ -211,7 +222,7 @@ class Reader:
     def score(self, query: Query, cands: list[tuple[int, int]]) -> list[Scored]:
         """Candidates with their probabilities, best first."""
         x = self.features(query, cands)
-        probs = 1.0 / (1.0 + np.exp(-(x @ self.model.coef + self.model.intercept))) if len(x) else np.zeros(0)
+        probs = sigmoid(x @ self.model.coef + self.model.intercept) if len(x) else np.zeros(0)
         scored = [
             Scored(self.sentences[row], rank, x[k], float(probs[k])) for k, (row, rank) in enumerate(cands)
         ]
