@@ -26,7 +26,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -228,30 +227,11 @@ class _Proxy:
 
 
 @pytest.fixture()
-def chroma_behind_proxy(tmp_path: Path) -> Iterator[_Proxy]:
-    """A real `chroma run` on loopback, reached through a _Proxy."""
-    port = _free_port()
-    exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-    proc = subprocess.Popen(
-        [exe, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("chroma run did not start within 60 s")
-    proxy = _Proxy(port)
+def chroma_behind_proxy(chroma_server: tuple[int, object]) -> Iterator[_Proxy]:
+    """A real `chroma run` on loopback (conftest's chroma_server), reached through a _Proxy."""
+    proxy = _Proxy(chroma_server[0])
     yield proxy
     proxy.close()
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 @pytest.mark.server
