@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from index.acronyms import acronyms, gloss
 from index.chroma import _DAMAGE_WORDS, _forget_chroma_system, make_client
 from index.errors import BuildError, IndexCorruptError, IndexNotFoundError
 from index.generations import (
@@ -27,18 +26,19 @@ from index.generations import (
     _atomic_write,
     _drop_unreferenced,
     _newest_generation,
-    _probe_collection,
-    _sha,
     acquire_lease,
     collection_base,
+    file_sha,
     generation_damage,
     input_fingerprint,
     read_state,
+    sentence_collection,
     settings_key,
     state_path,
 )
-from index.nodes import _LEANS_ON_PREVIOUS, passage_sentences, to_node
+from index.nodes import to_node
 from index.settings import Settings
+from index.vectors import Vectors, build_vectors
 
 
 @dataclass
@@ -93,7 +93,6 @@ def _build_lock(data_dir: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
 
 
 def _open_store_for_build(settings: Settings, warnings: list[str], step: Callable[[str], None]) -> Any:
@@ -188,28 +187,25 @@ def _write_generation(
     notes: list[str],
 ) -> BuildReport:
     base = collection_base(settings)
-    old_vectors, old_sentences = _previous_vectors(client, settings, old, base)  # before anything is dropped
+    cache = _previous_vectors(settings, old, base)  # before anything is dropped
     _drop_unreferenced(
         client, settings, base, keep={(old or {}).get("collection", "")}, keep_dirs={(old or {}).get("gen_dir", "")}
     )
     if target.gen_dir.exists():
         shutil.rmtree(target.gen_dir)
     target.gen_dir.mkdir(parents=True)
-
-    from index.embed import load_embedder
-    from index.offline import configure_torch_threads
-
-    embedder = load_embedder(settings.resolved_model_path(), settings.torch_threads)
-    configure_torch_threads(max(settings.torch_threads, settings.build_threads))  # throughput while building
-    try:
-        nodes, todo, sentences = _embed_all(corpus, embedder, old_vectors, old_sentences, progress, step)
-        _ensure_query_export(settings, embedder, step)
-    finally:
-        configure_torch_threads(settings.torch_threads)
-    step("writing the Chroma collection")
+    nodes = [to_node(p) for p in corpus.passages]
+    vectors = build_vectors(
+        corpus, [_heading(n) for n in nodes], cache, lambda texts: _embed(settings, texts, progress), step
+    )
+    for n in nodes:
+        n.embedding = vectors.passages[n.node_id]
+    _export_if_missing(settings, step)  # the ONNX export questions are embedded with, made once per data directory
+    step("writing the Chroma collections")
     _write_collection(settings, client, target.name, nodes)
+    _write_sentence_collection(settings, client, sentence_collection(target.name), vectors.matrix, progress)
     step("writing BM25 and passage files")
-    files = _write_files(settings, corpus, nodes, sentences, target.gen_dir)
+    files = _write_files(settings, corpus, nodes, vectors, target.gen_dir)
     state = {
         "version": 1,
         "gen": target.gen,
@@ -218,7 +214,7 @@ def _write_generation(
         "fingerprint": target.fingerprint,
         "settings_key": settings_key(settings),
         "passages": len(nodes),
-        "sentences": len(sentences.keys),
+        "sentences": len(vectors.rows),
         "warnings": corpus.warnings,
         "files": files,
         "built_at": time.time(),
@@ -229,75 +225,9 @@ def _write_generation(
     _atomic_write(state_path(settings), json.dumps(state, indent=1))  # the switch: everything before is invisible
     _drop_unreferenced(client, settings, base, keep={target.name}, keep_dirs={target.gen_dir.name})  # unheld ones
     seconds = time.perf_counter() - t0
-    reused = len(nodes) - len(todo)
-    return BuildReport(True, target.name, len(nodes), len(todo), reused, removed, seconds, [*notes, *corpus.warnings])
-
-
-@dataclass
-class _Sentences:
-    """Every sentence of the corpus: (passage id, start, end), its content key and its vector."""
-
-    rows: list[tuple[str, int, int]]
-    keys: list[str]
-    matrix: np.ndarray
-
-
-def _sentence_readings(corpus: Any) -> tuple[list[tuple[str, int, int]], list[tuple[str, ...]]]:
-    """The sentence spans of every passage and the texts whose mean vector stands for each sentence."""
-    table = acronyms([p.text for p in corpus.passages if p.kind == "article"])
-    rows: list[tuple[str, int, int]] = []
-    readings: list[tuple[str, ...]] = []
-    for p in corpus.passages:
-        previous = ""
-        for s, e in passage_sentences(p):
-            rows.append((p.id, s, e))
-            text = gloss(p.text[s:e], table)  # "The SCO is ..." embedded with its long form
-            # "They provide experience ...": read alone and with the sentence that says what "they" are
-            readings.append((text, f"{previous} {text}") if previous and _LEANS_ON_PREVIOUS.match(text) else (text,))
-            previous = p.text[s:e]
-    return rows, readings
-
-
-def _embed_all(
-    corpus: Any,
-    embedder: Any,
-    old_vectors: dict[str, list[float]],
-    old_sentences: dict[str, list[float]],
-    progress: bool,
-    step: Callable[[str], None],
-) -> tuple[list[Any], list[Any], _Sentences]:
-    """Passage nodes with their vectors, the nodes embedded now, and the sentence vectors. Vectors of unchanged
-    passages and sentences are reused; the texts left are embedded in one pass, each distinct text once."""
-    from llama_index.core.schema import MetadataMode
-
-    nodes = [to_node(p) for p in corpus.passages]
-    todo = [n for n in nodes if n.node_id not in old_vectors]
-    rows, readings = _sentence_readings(corpus)
-    keys = [_sha("\n".join(r))[:20] for r in readings]
-    missing = list({k: i for i, k in enumerate(keys) if k not in old_sentences}.values())  # one per distinct key
-    step(f"embedding {len(todo)} passages ({len(nodes) - len(todo)} reused)")
-    step(f"embedding {len(missing)} sentences ({len(keys) - len(missing)} reused)")
-    passage_texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in todo]
-    vectors = _embed_distinct([*passage_texts, *(t for i in missing for t in readings[i])], embedder, progress)
-    for n, text in zip(todo, passage_texts, strict=True):
-        old_vectors[n.node_id] = vectors[text]
-    for n in nodes:
-        n.embedding = old_vectors[n.node_id]
-    for i in missing:
-        mean = np.mean([np.asarray(vectors[t], dtype=np.float32) for t in readings[i]], axis=0)
-        old_sentences[keys[i]] = (mean / (np.linalg.norm(mean) or 1.0)).tolist()
-    matrix = np.asarray([old_sentences[k] for k in keys], dtype=np.float32).reshape(len(keys), -1)
-    return nodes, todo, _Sentences(rows, keys, matrix)
-
-
-def _embed_distinct(texts: list[str], embedder: Any, progress: bool) -> dict[str, list[float]]:
-    """The vector of each distinct text (a sentence that is also a passage, or read twice, is embedded once)."""
-    from index.embed import encode_texts
-
-    distinct = list(dict.fromkeys(texts))
-    if not distinct:
-        return {}
-    return dict(zip(distinct, encode_texts(embedder, distinct, progress), strict=True))
+    return BuildReport(
+        True, target.name, len(nodes), vectors.embedded, vectors.reused, removed, seconds, [*notes, *corpus.warnings]
+    )
 
 
 def _export_if_missing(settings: Settings, step: Callable[[str], None]) -> None:
@@ -338,52 +268,76 @@ def _write_collection(settings: Settings, client: Any, name: str, nodes: list[An
         store.add(nodes[i : i + 1024])
 
 
-def _write_files(settings: Settings, corpus: Any, nodes: list[Any], sentences: _Sentences, gen_dir: Path) -> dict:
-    """BM25 state, passages, entries and sentence vectors of the generation; their checksums by relative path."""
+def _write_sentence_collection(settings: Settings, client: Any, name: str, matrix: np.ndarray, progress: bool) -> None:
+    """A fresh Chroma collection of the sentence vectors (id: the sentence's row), searched through its HNSW index
+    instead of a product with every sentence vector."""
+    from tqdm import tqdm
+
+    if name in {c.name if hasattr(c, "name") else c for c in client.list_collections()}:
+        client.delete_collection(name)
+    collection = client.create_collection(
+        name, metadata={"hnsw:space": "cosine", "settings_key": settings_key(settings)}
+    )
+    batch = 4096
+    for i in tqdm(range(0, len(matrix), batch), desc="sentences", unit="batch", disable=not progress):
+        rows = matrix[i : i + batch]
+        collection.add(ids=[str(r) for r in range(i, i + len(rows))], embeddings=rows)
+
+
+def _heading(node: Any) -> str:
+    """The section and subsection a passage's vector is read with (as llama-index renders them for embedding)."""
+    from llama_index.core.schema import MetadataMode
+
+    return str(node.get_metadata_str(mode=MetadataMode.EMBED))
+
+
+def _embed(settings: Settings, texts: list[str], progress: bool) -> list[list[float]]:
+    """Vectors of texts with the sentence-transformers model, loaded only when a build has texts to embed."""
+    from index.embed import encode_texts, load_embedder
+    from index.offline import configure_torch_threads
+
+    embedder = load_embedder(settings.resolved_model_path(), settings.torch_threads)
+    configure_torch_threads(max(settings.torch_threads, settings.build_threads))  # throughput while building
+    try:
+        return encode_texts(embedder, texts, progress)
+    finally:
+        configure_torch_threads(settings.torch_threads)
+
+
+def _write_files(settings: Settings, corpus: Any, nodes: list[Any], vectors: Vectors, gen_dir: Path) -> dict:
+    """BM25 state, passages, entries, sentence vectors and the text vectors of the generation; their checksums by
+    relative path."""
     from llama_index.retrievers.bm25 import BM25Retriever
 
     bm25 = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(settings.bm25_k, len(nodes)))
     bm25.persist(str(gen_dir / "bm25"))
     (gen_dir / "passages.json").write_text(json.dumps([p.model_dump() for p in corpus.passages]), encoding="utf-8")
     (gen_dir / "entries.json").write_text(json.dumps([e.model_dump() for e in corpus.entries]), encoding="utf-8")
+    np.save(gen_dir / "sentences.npy", vectors.matrix)  # memory-mapped when opened: only the rows read are loaded
     np.savez(
         gen_dir / "sentences.npz",
-        rows=np.asarray([(0, s, e) for _, s, e in sentences.rows], dtype=np.int32),
-        pids=np.asarray([pid for pid, _, _ in sentences.rows]),
-        keys=np.asarray(sentences.keys),
-        vectors=sentences.matrix,
+        rows=np.asarray([(0, s, e) for _, s, e in vectors.rows], dtype=np.int32),
+        pids=np.asarray([pid for pid, _, _ in vectors.rows]),
+        text_keys=np.asarray(list(vectors.cache)),
+        text_vectors=np.asarray(list(vectors.cache.values()), dtype=np.float32),
     )
-    return {str(f.relative_to(gen_dir)): _sha(f.read_bytes()) for f in sorted(gen_dir.rglob("*")) if f.is_file()}
+    return {str(f.relative_to(gen_dir)): file_sha(f) for f in sorted(gen_dir.rglob("*")) if f.is_file()}
 
 
-def _previous_vectors(
-    client: Any, settings: Settings, old: dict[str, Any] | None, base: str
-) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Passage vectors (by id) and sentence vectors (by text hash) of the live build when it is compatible (after a
-    damaged state: of the newest generation left), each only when it reads back whole."""
+def _previous_vectors(settings: Settings, old: dict[str, Any] | None, base: str) -> dict[str, np.ndarray]:
+    """Text vectors (by text key) of the live build when it is compatible (after a damaged state: of the newest
+    generation left), only when its file reads back whole."""
     source = old if old and old.get("settings_key") == settings_key(settings) else None
     if old is None:
         source = _newest_generation(settings, base)
     if source is None:
-        return {}, {}
-    passages: dict[str, list[float]] = {}
-    sentences: dict[str, list[float]] = {}
-    try:
-        col = client.get_collection(source["collection"])
-        if source.get("ids"):
-            _probe_collection(settings, col, source)  # a damaged collection's vectors are not carried forward
-        got = col.get(include=["embeddings"])
-        passages = {i: list(map(float, v)) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
-    except Exception:  # a damaged previous build is simply not reused
-        passages = {}
+        return {}
     try:
         path = settings.data_dir / source["gen_dir"] / "sentences.npz"
         digest = source.get("files", {}).get("sentences.npz")
-        if digest and _sha(path.read_bytes()) != digest:
+        if digest and file_sha(path) != digest:
             raise ValueError("checksum")
         with np.load(path) as data:
-            sentences = {str(k): v.tolist() for k, v in zip(data["keys"], data["vectors"], strict=True)}
-    except Exception:
-        sentences = {}
-    return passages, sentences
-
+            return dict(zip((str(k) for k in data["text_keys"]), data["text_vectors"], strict=True))
+    except Exception:  # a damaged or older previous build is simply not reused
+        return {}

@@ -112,6 +112,38 @@ def _http_client(settings: Settings) -> Any:
     return client
 
 
+def catalogue_whole(settings: Settings, counts: dict[str, int]) -> bool:
+    """True when the embedded store's own catalogue (its SQLite file, read-only with the standard library, no
+    chromadb import) registers each collection with its count of records and each vector segment's files are on
+    disk; False when anything is otherwise or cannot be read (the caller then opens the store with chromadb)."""
+    import sqlite3
+
+    path = settings.data_dir / "chroma"
+    if settings.chroma_host or not (path / "chroma.sqlite3").is_file():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"{(path / 'chroma.sqlite3').as_uri()}?mode=ro", uri=True)) as db:
+            for name, expected in counts.items():
+                segments = dict(
+                    db.execute(
+                        "SELECT s.scope, s.id FROM segments s JOIN collections c ON s.collection = c.id "
+                        "WHERE c.name = ?",
+                        (name,),
+                    ).fetchall()
+                )
+                if not {"METADATA", "VECTOR"} <= segments.keys():
+                    return False
+                query = "SELECT COUNT(*) FROM embeddings WHERE segment_id = ?"
+                (count,) = db.execute(query, (segments["METADATA"],)).fetchone()
+                vector = path / str(segments["VECTOR"])
+                files = [vector / "header.bin", vector / "data_level0.bin"]
+                if count != expected or not all(f.is_file() and f.stat().st_size > 0 for f in files):
+                    return False
+    except (sqlite3.Error, ValueError, TypeError, OSError):
+        return False
+    return True
+
+
 # what SQLite and Chroma say of a store that is damaged (and only then is it moved aside)
 _DAMAGE_WORDS = re.compile(
     r"not a database|malformed|corrupt|no such table|no such column|disk image|file is encrypted", re.I
@@ -170,4 +202,3 @@ class _Guarded:
             return _Guarded(out, self._settings) if type(out).__name__ == "Collection" else out
 
         return call
-

@@ -195,7 +195,6 @@ def load_corpus(corpus_path: Path, chunk_size: int = 300, overlap: int = 30, sou
     for entry in entries:
         passages.append(source_card(entry, citing_sentences(passages, entry.key)))
     if sources_dir is not None and sources_dir.is_dir():
-
         full, full_warnings = read_fulltexts(sources_dir, entries, chunk_size=chunk_size, overlap=overlap)
         passages.extend(full)
         warnings.extend(full_warnings)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from index.chroma import make_client
+from index.chroma import catalogue_whole, make_client
 from index.errors import IndexCorruptError, IndexNotFoundError
 from index.settings import Settings
 
@@ -31,12 +31,23 @@ _GEN_DIR = re.compile(r"gen-\d{1,9}")
 # what reading a damaged index file raises: json, numpy, zip, pydantic (a ValueError) and the OS
 _UNREADABLE = (OSError, ValueError, KeyError, IndexError, TypeError, EOFError, zipfile.BadZipFile, AssertionError)
 
-PARSER_VERSION = "16"  # bump when parsing or chunking changes what passages are produced
+PARSER_VERSION = "17"  # bump when parsing, chunking or the way vectors are made changes
 _EMBED_KEYS = ("section", "subsection")
 
 
 def _sha(data: bytes | str) -> str:
     return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def file_sha(path: Path) -> str:
+    """The checksum of a file, read in blocks (a large one is never held in memory whole)."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def sentence_collection(collection: str) -> str:
+    """The name of the collection holding the sentence vectors of the generation whose passages are `collection`."""
+    return f"{collection}-s"
 
 
 def settings_key(settings: Settings) -> str:
@@ -72,9 +83,8 @@ def input_fingerprint(settings: Settings) -> str:
     if src.is_dir():
         for f in sorted(p for p in src.iterdir() if p.is_file() and not p.name.startswith(".")):
             h.update(f.name.encode())
-            h.update(_sha(f.read_bytes()).encode())
+            h.update(file_sha(f).encode())
     return h.hexdigest()
-
 
 
 def read_state(settings: Settings) -> dict[str, Any]:
@@ -107,8 +117,6 @@ def _atomic_write(path: Path, text: str) -> None:
         os.close(dir_fd)
 
 
-
-
 def generation_damage(settings: Settings, state: dict[str, Any]) -> str:
     """Why the generation a state names cannot be used ('' when it is whole): a file that fails its checksum or
     cannot be read, a missing or damaged collection. StoreUnavailableError passes through (a server that is down
@@ -117,12 +125,18 @@ def generation_damage(settings: Settings, state: dict[str, Any]) -> str:
         return f"{state_path(settings).name} has no file checksums (written by an older csto-qa)"
     try:
         verify_generation(settings, state)
+        counts = {
+            state["collection"]: state.get("passages", -1),
+            sentence_collection(state["collection"]): state.get("sentences", -1),
+        }
+        if catalogue_whole(settings, counts):
+            return ""  # without importing chromadb (0.5 s); a damage this cannot see is found when asking
         client = make_client(settings)
         _probe_collection(settings, client.get_collection(state["collection"]), state)
+        _count_sentences(client.get_collection(sentence_collection(state["collection"])), state)
     except (IndexCorruptError, IndexNotFoundError) as exc:
         return str(exc)
     return ""
-
 
 
 def _newest_generation(settings: Settings, base: str) -> dict[str, Any] | None:
@@ -151,7 +165,7 @@ def _drop_unreferenced(client: Any, settings: Settings, base: str, keep: set[str
     keep_dirs |= leased_dirs
     for col in client.list_collections():
         col_name = col.name if hasattr(col, "name") else str(col)
-        if col_name.startswith(prefix) and col_name not in referenced:
+        if col_name.startswith(prefix) and col_name.removesuffix("-s") not in referenced:
             with contextlib.suppress(Exception):  # best-effort cleanup; a leftover collection is harmless
                 client.delete_collection(col_name)
     for d in settings.data_dir.glob("gen-*"):
@@ -250,7 +264,6 @@ def live_leases(settings: Settings) -> tuple[set[str], set[str]]:
     return collections, dirs
 
 
-
 def _damaged(path: Path, why: str) -> IndexCorruptError:
     return IndexCorruptError(f"the index file {path} {why}; run `csto-qa index` to rebuild the index")
 
@@ -263,13 +276,23 @@ def verify_generation(settings: Settings, state: dict[str, Any]) -> None:
     for name, digest in sorted(state.get("files", {}).items()):
         path = gen_dir / str(name)
         try:
-            data = path.read_bytes()
+            found = file_sha(path)
         except FileNotFoundError:
             raise _damaged(path, "is missing") from None
         except OSError as exc:
             raise _damaged(path, f"cannot be read ({exc.strerror or type(exc).__name__})") from None
-        if _sha(data) != digest:
+        if found != digest:
             raise _damaged(path, "is damaged (its checksum does not match)")
+
+
+def _count_sentences(collection: Any, state: dict[str, Any]) -> None:
+    """IndexCorruptError unless the sentence collection holds every sentence of the build."""
+    count = collection.count()
+    if state.get("sentences") is not None and count != state["sentences"]:
+        raise IndexCorruptError(
+            f"the Chroma collection {collection.name} holds {count} sentences, not {state['sentences']}; run "
+            "`csto-qa index --force` to rebuild the index"
+        )
 
 
 def _probe_collection(settings: Settings, collection: Any, state: dict[str, Any]) -> None:
@@ -286,9 +309,10 @@ def _probe_collection(settings: Settings, collection: Any, state: dict[str, Any]
     got = collection.get(ids=ids, include=["embeddings"])
     vectors = got.get("embeddings")
     if vectors is None or len(vectors) != 1:
-        raise IndexCorruptError(f"the {where} lost passage {ids[0]}; run `csto-qa index` to rebuild the index")
+        raise IndexCorruptError(f"the {where} lost passage {ids[0]}; run `csto-qa index --force` to rebuild the index")
     hit = collection.query(query_embeddings=[[float(x) for x in vectors[0]]], n_results=1)
     distances = hit.get("distances") or [[]]
     if not distances[0] or float(distances[0][0]) > 1e-3:
-        raise IndexCorruptError(f"the {where} does not find its own vectors; run `csto-qa index` to rebuild the index")
-
+        raise IndexCorruptError(
+            f"the {where} does not find its own vectors; run `csto-qa index --force` to rebuild the index"
+        )

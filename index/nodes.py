@@ -52,4 +52,3 @@ def to_node(p: Passage, embedding: list[float] | None = None) -> Any:
         excluded_embed_metadata_keys=[k for k in meta if k not in _EMBED_KEYS],
         excluded_llm_metadata_keys=list(meta),
     )
-

@@ -4,13 +4,14 @@ Layout of the data directory:
     chroma/                  embedded Chroma (absent in server mode); chroma.damaged-<time>/ a store moved aside
     state[-host-port].json   the live build: collection name, generation folder, input fingerprint, file checksums
                              (replaced atomically: the switch from one generation to the next)
-    gen-<n>/                 passages.json, entries.json, sentences.npz, bm25/ of generation n
+    gen-<n>/                 passages.json, entries.json, sentences.npz (spans, text vectors), sentences.npy, bm25/
     leases/                  one small file per running reader (or build in progress) and the generation it uses
     .build.lock              held by the one build running on this data directory
 
 A build writes generation n+1 beside the live one (new Chroma collection, new folder) and only then replaces the
 state file atomically. A build killed at any point leaves the previous state, collection and folder whole. Vectors
-of passages and sentences whose content hash is unchanged are copied from the previous generation, not re-embedded.
+of texts (sentences, headings) already embedded are copied from the previous generation by the text's hash, not
+re-embedded (index/vectors.py). Each generation has two collections: the passages, and their sentences (`-s`).
 
 An older generation is dropped (its collection and folder) only when no live lease names it: a lease is live while
 its process runs and was refreshed within its expiry (`generation_grace_s` for readers, refreshed at every
@@ -54,6 +55,7 @@ from index.generations import (
     input_fingerprint,
     live_leases,
     read_state,
+    sentence_collection,
     settings_key,
     state_path,
     verify_generation,
@@ -101,9 +103,9 @@ class IndexHandle:
     bm25_dir: Path
     sentence_pids: list[str]
     sentence_spans: np.ndarray
-    sentence_vectors: np.ndarray
+    sentence_vectors: np.ndarray  # memory-mapped
+    sentence_collection: Any = None  # the same vectors in Chroma, searched through its HNSW index
     client: Any = None  # the Chroma client the collection came from (to drop generations no one uses)
-
 
 
 def open_index(settings: Settings) -> IndexHandle:
@@ -120,7 +122,9 @@ def open_index(settings: Settings) -> IndexHandle:
         entries = {e["key"]: SourceEntry.model_validate(e) for e in json.loads(path.read_text(encoding="utf-8"))}
         path = gen_dir / "sentences.npz"
         with np.load(path) as data:
-            pids, spans, vectors = [str(x) for x in data["pids"]], data["rows"][:, 1:3], data["vectors"]
+            pids, spans = [str(x) for x in data["pids"]], data["rows"][:, 1:3]
+        path = gen_dir / "sentences.npy"
+        vectors = np.load(path, mmap_mode="r")  # rows are read when used, not loaded whole
         assert len(pids) == len(spans) == len(vectors) and all(pid in passages for pid in pids)
     except _UNREADABLE as exc:
         raise _damaged(path, f"cannot be read ({type(exc).__name__})") from None
@@ -134,8 +138,17 @@ def open_index(settings: Settings) -> IndexHandle:
             f"Chroma collection {state['collection']} is missing; run `csto-qa index` to rebuild the index"
         ) from None
     _probe_collection(settings, collection, state)
+    try:
+        sentences = client.get_collection(sentence_collection(state["collection"]))
+    except IndexCorruptError:
+        raise
+    except Exception:
+        raise IndexCorruptError(
+            f"Chroma collection {sentence_collection(state['collection'])} is missing; run `csto-qa index` to rebuild "
+            "the index"
+        ) from None
     return IndexHandle(
-        settings, state, passages, entries, collection, gen_dir / "bm25", pids, spans, vectors, client=client
+        settings, state, passages, entries, collection, gen_dir / "bm25", pids, spans, vectors, sentences, client
     )
 
 

@@ -52,7 +52,5 @@ def lexicon(path: Path = DATA / "lexicon.toml") -> Lexicon:
         count=re.compile(raw["count_pattern"], re.I),
         number_words={k.replace("_", " "): int(v) for k, v in raw["number_words"].items()},
         answer_types={kind: _any(cues) for kind, cues in raw["answer_types"].items()},
-        parts=tuple(
-            Part(name, _any(spec["cues"]), tuple(spec["sections"])) for name, spec in raw["parts"].items()
-        ),
+        parts=tuple(Part(name, _any(spec["cues"]), tuple(spec["sections"])) for name, spec in raw["parts"].items()),
     )

@@ -9,8 +9,9 @@ from typing import Any
 from index.settings import Settings
 
 
-def build(settings: Settings, force: bool = False, progress: bool = True,
-          on_step: Callable[[str], None] | None = None) -> Any:
+def build(
+    settings: Settings, force: bool = False, progress: bool = True, on_step: Callable[[str], None] | None = None
+) -> Any:
     """Build or update the index (`index.store.build_index`); returns its BuildReport."""
     from index.store import build_index
 

@@ -125,9 +125,7 @@ def _plural(n: int, word: str) -> str:
 class LLMGenerator:
     """Writes an answer with an LLM from the retrieved passages and keeps only the sentences they support."""
 
-    def __init__(
-        self, settings: Settings, reader: Reader, llm: Any = None, passage_chars: int = PASSAGE_CHARS
-    ) -> None:
+    def __init__(self, settings: Settings, reader: Reader, llm: Any = None, passage_chars: int = PASSAGE_CHARS) -> None:
         if not settings.llm_base_url:
             raise SettingsError(
                 "generator=llm needs llm_base_url (CSTO_QA_LLM_BASE_URL), e.g. http://127.0.0.1:8080/v1"

@@ -82,13 +82,11 @@ def user_turns(history: Sequence[Turn] | None) -> list[str]:
 def is_followup(text: str, history: Sequence[Turn] | None) -> bool:
     """A question that leans on the conversation: it points back ("when was that?") or names at most one thing
     ("why?", "the year?")."""
-    return bool(user_turns(history)) and (
-        bool(lexicon().pointing_back.search(text)) or len(content_words(text)) <= 1
-    )
+    return bool(user_turns(history)) and (bool(lexicon().pointing_back.search(text)) or len(content_words(text)) <= 1)
 
 
 def requested_count(text: str) -> int | None:
-    """"in three sentences", "2 points": how many sentences are asked for."""
+    """ "in three sentences", "2 points": how many sentences are asked for."""
     m = lexicon().count.search(text)
     if not m:
         return None

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -22,6 +24,8 @@ from rag.parts import part_ids
 from rag.query import INTENTS, IntentModel, Query
 from rag.text import content_words, has_number
 from rag.types import ScoredPassage
+
+T = TypeVar("T")
 
 FEATURES: tuple[str, ...] = (
     "cos_adapted",  # the adapted question vector against the sentence
@@ -115,6 +119,24 @@ class Scored:
     prob: float
 
 
+class Rows(Generic[T]):
+    """A read-only sequence whose items are made on first use and kept."""
+
+    def __init__(self, size: int, make: Callable[[int], T]) -> None:
+        self._size, self._make = size, make
+        self._made: dict[int, T] = {}
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, row: int) -> T:
+        if row not in self._made:
+            if not 0 <= row < self._size:
+                raise IndexError(row)
+            self._made[row] = self._make(row)
+        return self._made[row]
+
+
 class Reader:
     """Candidate sentences of retrieved passages, scored by the fitted model."""
 
@@ -126,28 +148,35 @@ class Reader:
             self.rows.setdefault(pid, []).append(i)
         pids = handle.sentence_pids
         # the row of the sentence before each one in its passage (itself for a passage's first sentence)
-        self.previous = [i - 1 if i > 0 and pids[i - 1] == pid else i for i, pid in enumerate(pids)]
-        vectors = handle.sentence_vectors
-        self.context = vectors.copy()  # a sentence read with the one before it (alone when it opens its passage)
-        after = np.asarray([p != i for i, p in enumerate(self.previous)], dtype=bool)
-        if after.any():
-            blended = vectors[after] + vectors[np.asarray(self.previous)[after]]
-            self.context[after] = blended / np.linalg.norm(blended, axis=1, keepdims=True)
+        self.previous = np.asarray([i - 1 if i > 0 and pids[i - 1] == pid else i for i, pid in enumerate(pids)])
         self.parts = part_ids(handle.passages)
-        self.sentences = [self._sentence(i) for i in range(len(pids))]
-        self.cites = [  # an article sentence that cites a work (computed once, not per question)
-            s.passage.kind == "article" and bool(sources_of(s.passage, s.start, s.end, handle.entries))
-            for s in self.sentences
-        ]
-        self.terms = [set(content_words(s.text)) for s in self.sentences]
-        n = len(self.terms)
+        # made when a sentence is first read (a large corpus is never turned into objects whole)
+        self.sentences: Rows[Sentence] = Rows(len(pids), self._sentence)
+        self.cites: Rows[bool] = Rows(len(pids), self._cites)  # an article sentence that cites a work
+        self.terms: Rows[set[str]] = Rows(len(pids), lambda row: set(content_words(self.sentences[row].text)))
         df: dict[str, int] = {}
-        for ts in self.terms:
-            for t in ts:
-                df[t] = df.get(t, 0) + 1
-        self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        for pid, rows in self.rows.items():
+            text = handle.passages[pid].text
+            for row in rows:
+                s, e = (int(x) for x in handle.sentence_spans[row])
+                for t in set(content_words(text[s:e])):
+                    df[t] = df.get(t, 0) + 1
+        self.idf = {t: math.log(1 + len(pids) / c) for t, c in df.items()}
         self.vocabulary = frozenset(df)
         self.max_idf = max(self.idf.values(), default=1.0)
+
+    def context(self, rows: np.ndarray) -> np.ndarray:
+        """Each sentence read with the one before it (the normalised sum of their vectors; alone when it opens its
+        passage)."""
+        vectors = np.asarray(self.handle.sentence_vectors[rows], dtype=np.float32)
+        blended = vectors + np.asarray(self.handle.sentence_vectors[self.previous[rows]], dtype=np.float32)
+        alone = self.previous[rows] == rows
+        blended[alone] = vectors[alone]
+        return blended / np.linalg.norm(blended, axis=1, keepdims=True)
+
+    def _cites(self, row: int) -> bool:
+        s = self.sentences[row]
+        return s.passage.kind == "article" and bool(sources_of(s.passage, s.start, s.end, self.handle.entries))
 
     def context_text(self, row: int) -> str:
         """A sentence with the one before it in its passage."""
@@ -184,7 +213,7 @@ class Reader:
             return np.zeros((0, len(FEATURES)))
         rows = np.asarray([r for r, _ in cands])
         qa = self.model.adapt(query.search_vector)
-        vecs, ctx = self.handle.sentence_vectors[rows], self.context[rows]
+        vecs, ctx = np.asarray(self.handle.sentence_vectors[rows], dtype=np.float32), self.context(rows)
         cos_a, cos_ac, cos_b = vecs @ qa, ctx @ qa, vecs @ query.search_vector
         cos_own = vecs @ self.model.adapt(query.vector) if query.followup else cos_a
         terms = set(query.terms)
@@ -197,35 +226,35 @@ class Reader:
             text = s.text
             cites = self.cites[row]
             card = p.kind == "source_card"
-            out.append([
-                cos_a[k],
-                cos_ac[k],
-                cos_b[k],
-                cos_own[k],
-                cos_a[k] - cos_a.max(),
-                self.coverage(terms, self.terms[row]),
-                self.coverage(terms, self.context_terms(row)),
-                1.0 / (1 + rank),
-                float(prev == row),
-                float(has_number(text) and query.intent == "number_date"),
-                float(cites and query.intent == "attribution"),
-                float(text.count(",") >= 2 and query.intent == "list"),
-                float(card and query.intent == "bibliography"),
-                float(card),
-                float(p.section in ("Title", "About the author")),
-                float(text.rstrip().endswith("?")),
-                math.log(1 + len(text.split())),
-                float(p.id in part),
-            ])
+            out.append(
+                [
+                    cos_a[k],
+                    cos_ac[k],
+                    cos_b[k],
+                    cos_own[k],
+                    cos_a[k] - cos_a.max(),
+                    self.coverage(terms, self.terms[row]),
+                    self.coverage(terms, self.context_terms(row)),
+                    1.0 / (1 + rank),
+                    float(prev == row),
+                    float(has_number(text) and query.intent == "number_date"),
+                    float(cites and query.intent == "attribution"),
+                    float(text.count(",") >= 2 and query.intent == "list"),
+                    float(card and query.intent == "bibliography"),
+                    float(card),
+                    float(p.section in ("Title", "About the author")),
+                    float(text.rstrip().endswith("?")),
+                    math.log(1 + len(text.split())),
+                    float(p.id in part),
+                ]
+            )
         return np.asarray(out, dtype=np.float64)
 
     def score(self, query: Query, cands: list[tuple[int, int]]) -> list[Scored]:
         """Candidates with their probabilities, best first."""
         x = self.features(query, cands)
         probs = sigmoid(x @ self.model.coef + self.model.intercept) if len(x) else np.zeros(0)
-        scored = [
-            Scored(self.sentences[row], rank, x[k], float(probs[k])) for k, (row, rank) in enumerate(cands)
-        ]
+        scored = [Scored(self.sentences[row], rank, x[k], float(probs[k])) for k, (row, rank) in enumerate(cands)]
         return sorted(scored, key=lambda s: -s.prob)
 
 

@@ -74,18 +74,20 @@ def checks(query: Query, scored: list[Scored], reader: Reader) -> np.ndarray:
     year_unmet = bool(query.years) and not set(query.years) & set(years(best))
     seen = " ".join(s.sentence.text for s in scored).lower()
     names_missing = [n for n in query.names if n.lower() not in seen]
-    return np.asarray([
-        top[0].prob if top else 0.0,
-        float(max((s.features[FEATURES.index("cos_adapted")] for s in scored), default=0.0)),
-        reader.coverage(terms, have),
-        max(missing, default=0.0) / reader.max_idf,
-        known,
-        float(slot),
-        float(type_unmet),
-        float(year_unmet),
-        len(names_missing) / len(query.names) if query.names else 0.0,
-        float(np.log1p(len(terms))),
-    ])
+    return np.asarray(
+        [
+            top[0].prob if top else 0.0,
+            float(max((s.features[FEATURES.index("cos_adapted")] for s in scored), default=0.0)),
+            reader.coverage(terms, have),
+            max(missing, default=0.0) / reader.max_idf,
+            known,
+            float(slot),
+            float(type_unmet),
+            float(year_unmet),
+            len(names_missing) / len(query.names) if query.names else 0.0,
+            float(np.log1p(len(terms))),
+        ]
+    )
 
 
 def answerability_inputs(query: Query, scored: list[Scored], reader: Reader) -> np.ndarray:

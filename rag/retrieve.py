@@ -20,27 +20,41 @@ from rag.types import ScoredPassage
 
 
 def sentence_retriever(handle: IndexHandle, top_k: int) -> Any:
-    """A llama-index retriever ranking passages by their best sentence's similarity to the query (the sentence
-    vectors are computed at index time): a long paragraph whose one relevant sentence is drowned in its whole-
-    passage vector still ranks."""
+    """A llama-index retriever ranking passages by their best sentence's similarity to the query: a long paragraph
+    whose one relevant sentence is drowned in its whole-passage vector still ranks. The sentences are searched
+    through their Chroma collection's HNSW index (not a product with every sentence vector, which grows with the
+    corpus). Nearest first, a passage's first sentence found is its best, so the first `top_k` passages found are the
+    `top_k` best: sentences are fetched until that many passages are found."""
     from llama_index.core.retrievers import BaseRetriever
     from llama_index.core.schema import NodeWithScore, QueryBundle
 
     from index.store import to_node
 
-    order = list(handle.passages)
-    row_of = {pid: i for i, pid in enumerate(order)}
-    owner = np.asarray([row_of[pid] for pid in handle.sentence_pids], dtype=np.int64)
+    pids = handle.sentence_pids
+
+    def best_sentences(vector: list[float]) -> dict[str, float]:
+        """The best sentence's similarity of the first `top_k` passages found, nearest first."""
+        best: dict[str, float] = {}
+        fetch = 4 * top_k
+        while True:
+            fetch = min(fetch, len(pids))
+            hit = handle.sentence_collection.query(query_embeddings=[vector], n_results=fetch, include=["distances"])
+            best = {}
+            for row, distance in zip(hit["ids"][0], hit["distances"][0], strict=True):
+                best.setdefault(pids[int(row)], 1.0 - float(distance))  # cosine distance
+            if len(best) >= top_k or fetch >= len(pids):
+                return best
+            fetch *= 4
 
     class SentenceMaxRetriever(BaseRetriever):
         def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
             if query_bundle.embedding is None:
                 raise ValueError("SentenceMaxRetriever needs the query embedding")
-            sims = handle.sentence_vectors @ np.asarray(query_bundle.embedding, dtype=np.float32)
-            best = np.full(len(order), -1.0, dtype=np.float32)
-            np.maximum.at(best, owner, sims)
-            top = np.argsort(-best)[:top_k]
-            return [NodeWithScore(node=to_node(handle.passages[order[i]]), score=float(best[i])) for i in top]
+            if not pids:
+                return []
+            best = best_sentences(list(map(float, query_bundle.embedding)))
+            top = sorted(best.items(), key=lambda kv: -kv[1])[:top_k]
+            return [NodeWithScore(node=to_node(handle.passages[pid]), score=score) for pid, score in top]
 
     return SentenceMaxRetriever()
 

@@ -20,7 +20,9 @@ PARTS = ("abstract", "introduction", "conclusion")
 def summarise(reader: Reader, part: str | None, count: int) -> list[Sentence]:
     """`count` sentences summarising the article, or the named part of it."""
     vectors = reader.handle.sentence_vectors
-    article = [s for s in reader.sentences if s.passage.kind == "article" and s.passage.paragraph]
+    passages = reader.handle.passages
+    body = [pid for pid in reader.rows if passages[pid].kind == "article" and passages[pid].paragraph]
+    article = [reader.sentences[row] for pid in body for row in reader.rows[pid]]
     centre = vectors[[s.row for s in article]].mean(axis=0) if article else np.zeros(vectors.shape[1])
     names = [part] if part in PARTS else list(PARTS)
     pools = []

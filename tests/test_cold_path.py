@@ -96,23 +96,58 @@ def test_the_answers_are_those_of_the_torch_path_for_the_whole_dev_set(built_set
     assert differ == []
 
 
-class _WordLengths:
-    """A deterministic embedder (word lengths) that records what it was asked to embed."""
+def _made_up_corpus():
+    from types import SimpleNamespace
+
+    from index.types import Passage
+
+    def passage(pid: str, text: str, paragraph: int) -> Passage:
+        return Passage(
+            id=pid, kind="article", section="Body", text=text, start=0, end=len(text), paragraph=paragraph
+        )
+
+    return SimpleNamespace(
+        passages=[
+            passage("a", "The alliance was founded in 1992. It trains officers.", 1),
+            passage("b", "The alliance was founded in 1992. Members meet yearly.", 2),
+        ]
+    )
+
+
+class _Counting:
+    """A deterministic embedder (a few word lengths, normalised as the model's are) that records what it embeds."""
 
     def __init__(self) -> None:
         self.seen: list[str] = []
 
-    def get_text_embedding_batch(self, texts: list[str], show_progress: bool = False) -> list[list[float]]:
+    def __call__(self, texts: list[str]) -> list[list[float]]:
         self.seen += texts
-        return [[float(len(w)) for w in (t.split() + ["", "", ""])[:3]] for t in texts]
+        return [list(_unit([float(len(w)) for w in (t.split() + ["", "", ""])[:3]])) for t in texts]
 
 
-def test_a_build_embeds_each_distinct_text_once():
-    from index.build import _embed_distinct
+def _unit(v) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float64)
+    return v / np.linalg.norm(v)
 
-    fake = _WordLengths()
-    texts = ["The CSTO was founded.", "It acts.", "The CSTO was founded.", "A passage. It acts.", "It acts."]
-    vectors = _embed_distinct(texts, fake, progress=False)
-    assert sorted(fake.seen) == sorted(set(texts))
-    assert vectors["It acts."] == [2.0, 5.0, 0.0]
-    assert set(vectors) == set(texts)
+
+def test_a_build_embeds_each_distinct_text_once_and_reuses_what_it_has():
+    from index.vectors import build_vectors
+
+    corpus, fake = _made_up_corpus(), _Counting()
+    first = build_vectors(corpus, ["section: Body", "section: Body"], {}, fake)
+    # the shared sentence and the shared heading are embedded once; passages are never embedded whole
+    assert sorted(fake.seen) == sorted(
+        {"section: Body", "The alliance was founded in 1992.", "It trains officers.", "Members meet yearly."}
+    )
+    assert first.embedded == 4 and first.reused == 0 and first.matrix.shape == (4, 3)
+    # a passage's vector is the normalised mean of its heading's and its sentences' vectors
+    want = _unit(np.mean([_unit([8, 4, 0]), _unit([3, 8, 3]), _unit([2, 6, 9])], axis=0))
+    assert np.allclose(first.passages["a"], want, atol=1e-6)
+    # "It trains ..." leans on the sentence before it: read alone and with that one
+    alone, before = _unit([2, 6, 9]), _unit([3, 8, 3])
+    want = _unit(alone + _unit(alone + before))
+    assert np.allclose(first.matrix[1], want, atol=1e-6)
+    again = _Counting()
+    second = build_vectors(corpus, ["section: Body", "section: Body"], first.cache, again)
+    assert again.seen == [] and second.embedded == 0 and second.reused == 4
+    assert np.array_equal(second.matrix, first.matrix)

@@ -472,6 +472,7 @@ DAMAGE = {
     "passages wrong shape": ("{gen}/passages.json", lambda p: p.write_text("[1, 2, 3]")),
     "entries missing": ("{gen}/entries.json", lambda p: p.unlink()),
     "sentences garbled": ("{gen}/sentences.npz", _garble),
+    "sentence vectors truncated": ("{gen}/sentences.npy", lambda p: p.write_bytes(p.read_bytes()[:200])),
     "bm25 retriever garbled": ("{gen}/bm25/retriever.json", _garble),
     "bm25 vocabulary emptied": ("{gen}/bm25/vocab.index.json", lambda p: p.write_text("")),
     "bm25 matrix truncated": ("{gen}/bm25/data.csc.index.npy", lambda p: p.write_bytes(p.read_bytes()[:40])),

@@ -49,3 +49,28 @@ def test_at_sixty_it_ranks_as_llama_index_does():
     library = QueryFusionRetriever._reciprocal_rerank_fusion
     ours = rank_fusion(QueryFusionRetriever, 60.0)._reciprocal_rerank_fusion
     assert run(lambda r: ours(None, r)) == run(lambda r: library(None, r))
+
+
+def test_best_sentence_search_through_chroma_ranks_passages_as_the_exact_product_does(built_settings):
+    """The sentence collection's HNSW search, fetched until `top_k` passages are found, gives the passages an
+    exact product with every sentence vector gives, in the same order."""
+    import numpy as np
+    from llama_index.core.schema import QueryBundle
+
+    from index.embed import load_query_embedder
+    from index.store import open_index
+    from rag.retrieve import sentence_retriever
+
+    handle = open_index(built_settings)
+    embedder = load_query_embedder(built_settings)
+    owner = np.asarray(handle.sentence_pids)
+    for top_k in (3, 12, 40):
+        retriever = sentence_retriever(handle, top_k)
+        for text in ("Which states have left the alliance?", "peacekeeping outside the region", "Who pays for it?"):
+            vector = embedder.get_query_embedding(text)
+            got = [n.node.node_id for n in retriever.retrieve(QueryBundle(text, embedding=vector))]
+            sims = np.asarray(handle.sentence_vectors) @ np.asarray(vector, dtype=np.float32)
+            best: dict[str, float] = {}
+            for row in np.argsort(-sims):
+                best.setdefault(str(owner[row]), float(sims[row]))
+            assert got == list(best)[:top_k]
