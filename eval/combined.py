@@ -48,7 +48,8 @@ def run_all(settings: Settings, out: Path, baseline: bool = True) -> dict[str, A
     pooled: dict[str, list[dict[str, Any]]] = {"dev": [], "blind": []}
     for s in eval_sets():
         records = run_pipeline(assistant, load_dataset(s.path), settings.generator)
-        pooled[s.role] += records
+        if not s.derived_from:  # its questions are another set's already pooled
+            pooled[s.role] += records
         result = _result(s, records)
         if baseline and s.name in BASELINE_SETS:
             base = run_baseline(settings, load_dataset(s.path))

@@ -74,7 +74,7 @@ def gather(assistant: Assistant) -> list[Example]:
     """Parse, retrieve and label every dev question."""
     reader = assistant.reader
     out = []
-    for s in eval_sets("dev"):
+    for s in (s for s in eval_sets("dev") if not s.derived_from):  # a derived set repeats another's questions
         for item in load_dataset(s.path):
             history = [t.model_dump() for t in item.history] or None
             out.append(Example(item, writer(s.name, item.id), assistant.parse(item.question, history)))
@@ -303,7 +303,7 @@ def write(adapter: np.ndarray, intents: IntentModel, coef: np.ndarray, intercept
                         intent_weights=intents.weights.astype(np.float32), intent_bias=intents.bias.astype(np.float32))
     meta = {"features": list(FEATURES), "coef": [round(float(c), 6) for c in coef], "intercept": round(intercept, 6),
             "intents": list(intents.labels), "floors": floors, "refusal": refusal, "fit": report,
-            "dev_sets": [s.name for s in eval_sets("dev")]}
+            "dev_sets": [s.name for s in eval_sets("dev") if not s.derived_from]}
     (DATA / "reader.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     lines = ["# Reader fit report", "", "Written by `python -m eval.fit` on the dev sets of eval/sets.toml.", "",
              "| measure | value |", "|---|---|"]

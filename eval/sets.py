@@ -18,6 +18,7 @@ class EvalSet:
     name: str
     role: str
     purpose: str
+    derived_from: str = ""  # made from another set's questions by a script: neither fitted on nor pooled
 
     @property
     def path(self) -> Path:
@@ -28,5 +29,5 @@ class EvalSet:
 def eval_sets(role: str | None = None) -> list[EvalSet]:
     """The listed sets (of one role, when given), in file order."""
     raw = tomllib.loads(SETS_FILE.read_text(encoding="utf-8"))["sets"]
-    out = [EvalSet(name, spec["role"], spec["purpose"]) for name, spec in raw.items()]
+    out = [EvalSet(name, spec["role"], spec["purpose"], spec.get("derived_from", "")) for name, spec in raw.items()]
     return [s for s in out if role is None or s.role == role]

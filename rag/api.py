@@ -25,6 +25,7 @@ from rag.policy import Policy, select
 from rag.query import Query, parse
 from rag.read import Reader, ReaderModel, Scored
 from rag.refuse import REFUSAL, TIME_FRAME, Horizon, judge, topic
+from rag.spelling import Speller
 from rag.summary import summarise
 from rag.types import Answer, CitingPassage, ScoredPassage, SourceView
 
@@ -69,6 +70,7 @@ class Generation(NamedTuple):
     retriever: Any
     reader: Reader
     horizon: Horizon
+    speller: Speller
 
 
 class Assistant:
@@ -87,7 +89,8 @@ class Assistant:
         from rag.retrieve import HybridRetriever
 
         retriever = HybridRetriever(handle, self._embedder, self.settings.top_k)
-        return Generation(handle, retriever, Reader(handle, self.model), Horizon.of(handle.passages))
+        speller = Speller(lambda: (p.text for p in handle.passages.values()))
+        return Generation(handle, retriever, Reader(handle, self.model), Horizon.of(handle.passages), speller)
 
     @property
     def handle(self) -> IndexHandle:
@@ -123,7 +126,8 @@ class Assistant:
         validate_history(history, self.settings.max_history_turns, self.settings.max_history_chars)
         asked = validate_question(question, self.settings.max_question_chars)
         gen = self.live.get()
-        return parse(asked, turns(history), gen.retriever.embed_queries, self.model.intents, gen.horizon.after)
+        embed, spell = gen.retriever.embed_queries, gen.speller.correct
+        return parse(asked, turns(history), embed, self.model.intents, gen.horizon.after, spell)
 
     @runs_on_one_generation
     def retrieve(self, question: str, history: History = None, k: int | None = None) -> list[ScoredPassage]:

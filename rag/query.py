@@ -122,12 +122,14 @@ def parse(
     embed: Callable[[list[str]], list[np.ndarray]],
     intents: IntentModel,
     late: Callable[[tuple[int, ...]], bool],
+    spell: Callable[[str], str] = lambda text: text,
 ) -> Query:
     """Read a validated question (and its conversation) into a Query; `late(years)` says whether years named in a
-    question lie after what the article can cover (rag.refuse.Horizon.after)."""
-    text = normalise(asked)
+    question lie after what the article can cover (rag.refuse.Horizon.after); `spell` corrects typos
+    (rag.spelling.Speller.correct)."""
+    text = spell(normalise(asked))
     followup = is_followup(text, history)
-    search = f"{user_turns(history)[-1]} {text}" if followup else text
+    search = f"{spell(user_turns(history)[-1])} {text}" if followup else text
     vector, search_vector = (lambda v: (v[0], v[-1]))(embed([text, search] if followup else [text]))
     named = tuple(years(text))
     intent: Intent

@@ -1,0 +1,82 @@
+"""Typos in a question: a word that is neither in the corpus nor in an English dictionary is taken for a misspelling
+and replaced by the nearest word of the corpus ("Uzbekstan" -> "Uzbekistan", "estabilshed" -> "established").
+
+The nearest word is found by SymSpell (symspellpy, with the English frequency dictionary it ships) among the corpus's
+words, the more frequent first, within Lucene's "AUTO" fuzziness: one edit for a word of up to five letters, two for
+a longer one; words of fewer than three letters are left alone. A word the corpus or English knows is never changed
+(a question about a place the article never names keeps its name, so it can still be refused), and a word with no
+corpus word near enough stays as typed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from typing import Any
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*[A-Za-z]")
+_POSSESSIVE = re.compile(r"(.+?)(['’]s)?$")
+_ONE_EDIT_UP_TO = 5  # Lucene AUTO fuzziness: 0 edits below 3 letters, 1 for 3-5, 2 beyond
+_SHORTEST = 3
+
+
+@lru_cache(maxsize=1)
+def english() -> frozenset[str]:
+    """The words of the English frequency dictionary symspellpy ships."""
+    from importlib.resources import files
+
+    text = (files("symspellpy") / "frequency_dictionary_en_82_765.txt").read_text(encoding="utf-8")
+    return frozenset(line.split(" ", 1)[0] for line in text.splitlines() if line)
+
+
+def _same_case(typed: str, word: str) -> str:
+    if typed.isupper() and len(typed) > 1:
+        return word.upper()
+    return word[:1].upper() + word[1:] if typed[:1].isupper() else word
+
+
+class Speller:
+    """Corrects the typos of a question against the words of one corpus (built on first need)."""
+
+    def __init__(self, texts: Callable[[], Iterable[str]]) -> None:
+        self._texts = texts
+        self._counts: Counter[str] | None = None
+        self._symspell: Any = None
+
+    def _corpus(self) -> tuple[Counter[str], Any]:
+        if self._counts is None:
+            from symspellpy import SymSpell
+
+            counts: Counter[str] = Counter()
+            for text in self._texts():
+                counts.update(w.lower() for w in _WORD.findall(text))
+            symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
+            for word, count in counts.items():
+                symspell.create_dictionary_entry(word, count)
+            self._counts, self._symspell = counts, symspell
+        return self._counts, self._symspell
+
+    def _fix(self, typed: str) -> str:
+        stem, possessive = _POSSESSIVE.match(typed).groups()  # type: ignore[union-attr]
+        if possessive:
+            return self._fix(stem) + possessive
+        word = typed.lower()
+        if len(word) < _SHORTEST or word in english():
+            return typed
+        counts, symspell = self._corpus()
+        if word in counts:
+            return typed
+        from symspellpy import Verbosity
+
+        edits = 1 if len(word) <= _ONE_EDIT_UP_TO else 2
+        found = symspell.lookup(word, Verbosity.TOP, max_edit_distance=edits)
+        return _same_case(typed, found[0].term) if found else typed
+
+    def correct(self, text: str) -> str:
+        """The text with its misspelt words replaced."""
+        return _WORD.sub(lambda m: self._fix(m.group(0)), text)
+
+
+__all__ = ["Speller", "english"]
