@@ -74,7 +74,7 @@ def gather(assistant: Assistant) -> list[Example]:
     """Parse, retrieve and label every dev question."""
     reader = assistant.reader
     out = []
-    for s in (s for s in eval_sets("dev") if not s.derived_from):  # a derived set repeats another's questions
+    for s in (s for s in eval_sets("dev") if s.fitted):
         for item in load_dataset(s.path):
             history = [t.model_dump() for t in item.history] or None
             out.append(Example(item, writer(s.name, item.id), assistant.parse(item.question, history)))
@@ -177,7 +177,7 @@ def fit_floors(
 ) -> dict[str, dict[str, float]]:
     """Per intent, the floors that maximise key facts + evidence + precision + works - words/WORDS_PER_POINT."""
     floors: dict[str, dict[str, float]] = {}
-    vectors, entries = reader.handle.sentence_vectors, reader.handle.entries
+    vectors, entries = np.asarray(reader.handle.sentence_vectors), reader.handle.entries
     by_intent: dict[str, list[Example]] = defaultdict(list)
     for ex in examples:
         if ex.item.answerable and ex.item.evidence and ex.query.intent != "summary":
@@ -242,7 +242,7 @@ def main() -> int:
     assistant = Assistant.from_settings(settings, model=ReaderModel.untrained())
     examples = gather(assistant)
     reader = assistant.reader
-    vectors = reader.handle.sentence_vectors
+    vectors = np.asarray(reader.handle.sentence_vectors)  # the whole matrix, once
     intents = fit_intents(examples)
     for ex in examples:  # re-read with the fitted intents (the vectors are the same)
         q = ex.query
@@ -303,7 +303,7 @@ def write(adapter: np.ndarray, intents: IntentModel, coef: np.ndarray, intercept
                         intent_weights=intents.weights.astype(np.float32), intent_bias=intents.bias.astype(np.float32))
     meta = {"features": list(FEATURES), "coef": [round(float(c), 6) for c in coef], "intercept": round(intercept, 6),
             "intents": list(intents.labels), "floors": floors, "refusal": refusal, "fit": report,
-            "dev_sets": [s.name for s in eval_sets("dev") if not s.derived_from]}
+            "dev_sets": [s.name for s in eval_sets("dev") if s.fitted]}
     (DATA / "reader.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     lines = ["# Reader fit report", "", "Written by `python -m eval.fit` on the dev sets of eval/sets.toml.", "",
              "| measure | value |", "|---|---|"]

@@ -19,6 +19,12 @@ class EvalSet:
     role: str
     purpose: str
     derived_from: str = ""  # made from another set's questions by a script: neither fitted on nor pooled
+    fit: bool = True  # whether eval/fit.py fits the reader on it (dev sets only)
+
+    @property
+    def fitted(self) -> bool:
+        """Whether the reader is fitted on this set."""
+        return self.role == "dev" and self.fit and not self.derived_from
 
     @property
     def path(self) -> Path:
@@ -29,5 +35,8 @@ class EvalSet:
 def eval_sets(role: str | None = None) -> list[EvalSet]:
     """The listed sets (of one role, when given), in file order."""
     raw = tomllib.loads(SETS_FILE.read_text(encoding="utf-8"))["sets"]
-    out = [EvalSet(name, spec["role"], spec["purpose"], spec.get("derived_from", "")) for name, spec in raw.items()]
+    out = [
+        EvalSet(name, spec["role"], spec["purpose"], spec.get("derived_from", ""), spec.get("fit", True))
+        for name, spec in raw.items()
+    ]
     return [s for s in out if role is None or s.role == role]

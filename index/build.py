@@ -268,6 +268,10 @@ def _write_collection(settings: Settings, client: Any, name: str, nodes: list[An
         store.add(nodes[i : i + 1024])
 
 
+SENTENCE_SEARCH_EF = 256  # HNSW candidate list of a search (Chroma's default 100): the best-sentence ranking is
+# fetched 4-16x deeper than the passages wanted, and a deeper list keeps it equal to the exact product (a test)
+
+
 def _write_sentence_collection(settings: Settings, client: Any, name: str, matrix: np.ndarray, progress: bool) -> None:
     """A fresh Chroma collection of the sentence vectors (id: the sentence's row), searched through its HNSW index
     instead of a product with every sentence vector."""
@@ -275,9 +279,8 @@ def _write_sentence_collection(settings: Settings, client: Any, name: str, matri
 
     if name in {c.name if hasattr(c, "name") else c for c in client.list_collections()}:
         client.delete_collection(name)
-    collection = client.create_collection(
-        name, metadata={"hnsw:space": "cosine", "settings_key": settings_key(settings)}
-    )
+    space = {"hnsw:space": "cosine", "hnsw:search_ef": SENTENCE_SEARCH_EF}
+    collection = client.create_collection(name, metadata={**space, "settings_key": settings_key(settings)})
     batch = 4096
     for i in tqdm(range(0, len(matrix), batch), desc="sentences", unit="batch", disable=not progress):
         rows = matrix[i : i + batch]

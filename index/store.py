@@ -61,6 +61,7 @@ from index.generations import (
     verify_generation,
 )
 from index.nodes import passage_sentences, to_node
+from index.rows import RowFile
 from index.settings import Settings
 from index.types import Passage, SourceEntry
 
@@ -103,7 +104,7 @@ class IndexHandle:
     bm25_dir: Path
     sentence_pids: list[str]
     sentence_spans: np.ndarray
-    sentence_vectors: np.ndarray  # memory-mapped
+    sentence_vectors: RowFile  # read row by row
     sentence_collection: Any = None  # the same vectors in Chroma, searched through its HNSW index
     client: Any = None  # the Chroma client the collection came from (to drop generations no one uses)
 
@@ -124,7 +125,7 @@ def open_index(settings: Settings) -> IndexHandle:
         with np.load(path) as data:
             pids, spans = [str(x) for x in data["pids"]], data["rows"][:, 1:3]
         path = gen_dir / "sentences.npy"
-        vectors = np.load(path, mmap_mode="r")  # rows are read when used, not loaded whole
+        vectors = RowFile(path)  # rows are read when used, not loaded whole (index/rows.py)
         assert len(pids) == len(spans) == len(vectors) and all(pid in passages for pid in pids)
     except _UNREADABLE as exc:
         raise _damaged(path, f"cannot be read ({type(exc).__name__})") from None

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.rows import RowFile
 from rag.cite import Sentence, sources_of
 from rag.lexicon import DATA
 from rag.read import Scored
@@ -51,7 +52,9 @@ class Policy:
         return self.budget.get(intent, self.budget["fact"])
 
 
-def select(policy: Policy, intent: str, scored: list[Scored], vectors: np.ndarray, entries: dict) -> list[Sentence]:
+def select(
+    policy: Policy, intent: str, scored: list[Scored], vectors: np.ndarray | RowFile, entries: dict
+) -> list[Sentence]:
     """The sentences to quote, best first (see the module docstring)."""
     if not scored:
         return []

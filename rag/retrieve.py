@@ -162,7 +162,7 @@ class HybridRetriever:
         store = ChromaVectorStore(chroma_collection=handle.collection)
         index = VectorStoreIndex.from_vector_store(store, embed_model=embedder)
         self.dense = index.as_retriever(similarity_top_k=s.dense_k)
-        self.bm25 = BM25Retriever.from_persist_dir(str(handle.bm25_dir))
+        self.bm25 = BM25Retriever.from_persist_dir(str(handle.bm25_dir), mmap=True)  # documents read when found
         self.bm25.similarity_top_k = min(s.bm25_k, len(handle.passages))
         self.sentences = sentence_retriever(handle, s.dense_k)
         self.acronyms = acronyms([p.text for p in handle.passages.values() if p.kind == "article"])  # as at build
