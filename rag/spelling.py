@@ -28,7 +28,7 @@ def english() -> frozenset[str]:
     from importlib.resources import files
 
     text = (files("symspellpy") / "frequency_dictionary_en_82_765.txt").read_text(encoding="utf-8")
-    return frozenset(line.split(" ", 1)[0] for line in text.splitlines() if line)
+    return frozenset(text.split()[::2])  # "word count" per line
 
 
 def _same_case(typed: str, word: str) -> str:
@@ -45,18 +45,24 @@ class Speller:
         self._counts: Counter[str] | None = None
         self._symspell: Any = None
 
-    def _corpus(self) -> tuple[Counter[str], Any]:
+    def _corpus(self) -> Counter[str]:
         if self._counts is None:
-            from symspellpy import SymSpell
-
             counts: Counter[str] = Counter()
             for text in self._texts():
                 counts.update(w.lower() for w in _WORD.findall(text))
+            self._counts = counts
+        return self._counts
+
+    def _nearest(self, word: str, edits: int) -> str | None:
+        from symspellpy import SymSpell, Verbosity
+
+        if self._symspell is None:
             symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
-            for word, count in counts.items():
-                symspell.create_dictionary_entry(word, count)
-            self._counts, self._symspell = counts, symspell
-        return self._counts, self._symspell
+            for known, count in self._corpus().items():
+                symspell.create_dictionary_entry(known, count)
+            self._symspell = symspell
+        found = self._symspell.lookup(word, Verbosity.TOP, max_edit_distance=edits)
+        return str(found[0].term) if found else None
 
     def _fix(self, typed: str) -> str:
         stem, possessive = _POSSESSIVE.match(typed).groups()  # type: ignore[union-attr]
@@ -65,14 +71,10 @@ class Speller:
         word = typed.lower()
         if len(word) < _SHORTEST or word in english():
             return typed
-        counts, symspell = self._corpus()
-        if word in counts:
+        if word in self._corpus():
             return typed
-        from symspellpy import Verbosity
-
-        edits = 1 if len(word) <= _ONE_EDIT_UP_TO else 2
-        found = symspell.lookup(word, Verbosity.TOP, max_edit_distance=edits)
-        return _same_case(typed, found[0].term) if found else typed
+        nearest = self._nearest(word, 1 if len(word) <= _ONE_EDIT_UP_TO else 2)
+        return _same_case(typed, nearest) if nearest else typed
 
     def correct(self, text: str) -> str:
         """The text with its misspelt words replaced."""
