@@ -39,6 +39,7 @@ from index.generations import (
 from index.nodes import to_node
 from index.settings import Settings
 from index.vectors import Vectors, build_vectors
+from index.vocabulary import write_words
 
 
 @dataclass
@@ -316,6 +317,7 @@ def _write_files(settings: Settings, corpus: Any, nodes: list[Any], vectors: Vec
     bm25.persist(str(gen_dir / "bm25"))
     (gen_dir / "passages.json").write_text(json.dumps([p.model_dump() for p in corpus.passages]), encoding="utf-8")
     (gen_dir / "entries.json").write_text(json.dumps([e.model_dump() for e in corpus.entries]), encoding="utf-8")
+    write_words(gen_dir / "words.json", (p.text for p in corpus.passages))
     np.save(gen_dir / "sentences.npy", vectors.matrix)  # memory-mapped when opened: only the rows read are loaded
     np.savez(
         gen_dir / "sentences.npz",

@@ -31,6 +31,7 @@ The code lives in index/chroma.py (the client), index/generations.py (state, che
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,7 @@ from index.nodes import passage_sentences, to_node
 from index.rows import RowFile
 from index.settings import Settings
 from index.types import Passage, SourceEntry
+from index.vocabulary import read_words
 
 __all__ = [
     "BUILD_LEASE_S",
@@ -107,6 +109,10 @@ class IndexHandle:
     sentence_vectors: RowFile  # read row by row
     sentence_collection: Any = None  # the same vectors in Chroma, searched through its HNSW index
     client: Any = None  # the Chroma client the collection came from (to drop generations no one uses)
+
+    def words(self) -> Counter[str]:
+        """The corpus's word counts (index/vocabulary.py)."""
+        return read_words(self.bm25_dir.parent / "words.json")
 
 
 def open_index(settings: Settings) -> IndexHandle:

@@ -89,7 +89,7 @@ class Assistant:
         from rag.retrieve import HybridRetriever
 
         retriever = HybridRetriever(handle, self._embedder, self.settings.top_k)
-        speller = Speller(lambda: (p.text for p in handle.passages.values()))
+        speller = Speller(handle.words)
         return Generation(handle, retriever, Reader(handle, self.model), Horizon.of(handle.passages), speller)
 
     @property

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*[A-Za-z]")
+from index.vocabulary import WORD
+
 _POSSESSIVE = re.compile(r"(.+?)(['’]s)?$")
 _ONE_EDIT_UP_TO = 5  # Lucene AUTO fuzziness: 0 edits below 3 letters, 1 for 3-5, 2 beyond
 _SHORTEST = 3
@@ -38,19 +39,17 @@ def _same_case(typed: str, word: str) -> str:
 
 
 class Speller:
-    """Corrects the typos of a question against the words of one corpus (built on first need)."""
+    """Corrects the typos of a question against the words of one corpus: `words()` gives their counts (counted at
+    index time, index/vocabulary.py), read on first need."""
 
-    def __init__(self, texts: Callable[[], Iterable[str]]) -> None:
-        self._texts = texts
+    def __init__(self, words: Callable[[], Counter[str]]) -> None:
+        self._words = words
         self._counts: Counter[str] | None = None
         self._symspell: Any = None
 
     def _corpus(self) -> Counter[str]:
         if self._counts is None:
-            counts: Counter[str] = Counter()
-            for text in self._texts():
-                counts.update(w.lower() for w in _WORD.findall(text))
-            self._counts = counts
+            self._counts = self._words()
         return self._counts
 
     def _nearest(self, word: str, edits: int) -> str | None:
@@ -78,7 +77,7 @@ class Speller:
 
     def correct(self, text: str) -> str:
         """The text with its misspelt words replaced."""
-        return _WORD.sub(lambda m: self._fix(m.group(0)), text)
+        return WORD.sub(lambda m: self._fix(m.group(0)), text)
 
 
 __all__ = ["Speller", "english"]

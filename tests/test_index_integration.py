@@ -33,6 +33,7 @@ def test_build_writes_every_passage_once(built_settings):
     assert col.count() == state["passages"] == len(set(state["ids"]))
     handle = open_index(built_settings)
     assert handle.sentence_vectors.shape == (state["sentences"], 384)
+    assert handle.words()["tashkent"] >= 1 and "words.json" in state["files"]  # for the spelling of questions
 
 
 def test_noop_rebuild_changes_nothing(index_copy):

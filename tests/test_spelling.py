@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from index.vocabulary import count_words
 from rag.spelling import Speller
 
 CORPUS = [
@@ -11,7 +12,7 @@ CORPUS = [
 
 
 def _speller() -> Speller:
-    return Speller(lambda: CORPUS)
+    return Speller(lambda: count_words(CORPUS))
 
 
 def test_a_misspelt_word_becomes_the_nearest_corpus_word_with_its_case():
@@ -30,7 +31,7 @@ def test_words_english_or_the_corpus_knows_are_never_changed():
 
 
 def test_one_edit_for_short_words_two_for_long_ones():
-    spell = Speller(lambda: ["state organization"])
+    spell = Speller(lambda: count_words(["state organization"]))
     assert spell.correct("stte") == "state"  # 4 letters, one edit
     assert spell.correct("stt") == "stt"  # 3 letters, two edits away: kept
     assert spell.correct("orgnisation") == "organization"  # 11 letters, two edits
@@ -38,7 +39,7 @@ def test_one_edit_for_short_words_two_for_long_ones():
 
 def test_the_corpus_is_read_only_when_a_question_has_a_word_english_does_not_know():
     read = []
-    spell = Speller(lambda: read.append(1) or CORPUS)
+    spell = Speller(lambda: read.append(1) or count_words(CORPUS))
     assert spell.correct("When was it founded?") == "When was it founded?"
     assert read == []
     spell.correct("Why did Uzbekstan leave?")
