@@ -4,7 +4,8 @@ Layout of the data directory:
     chroma/                  embedded Chroma (absent in server mode); chroma.damaged-<time>/ a store moved aside
     state[-host-port].json   the live build: collection name, generation folder, input fingerprint, file checksums
                              (replaced atomically: the switch from one generation to the next)
-    gen-<n>/                 passages.json, entries.json, sentences.npz (spans, text vectors), sentences.npy, bm25/
+    gen-<n>/                 passages.json, entries.json, sentences.npz (spans, text vectors), sentences.npy,
+                             words.json (the corpus's word counts), bm25/
     leases/                  one small file per running reader (or build in progress) and the generation it uses
     .build.lock              held by the one build running on this data directory
 
