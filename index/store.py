@@ -35,11 +35,10 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from index.build import BuildReport, build_index
 from index.chroma import make_client, store_error
 from index.errors import IndexCorruptError, IndexNotFoundError
 from index.generations import (
@@ -68,11 +67,13 @@ from index.settings import Settings
 from index.types import Passage, SourceEntry
 from index.vocabulary import read_words
 
+if TYPE_CHECKING:
+    from index.build import BuildReport
+
 __all__ = [
     "BUILD_LEASE_S",
     "LEASES_DIR",
     "PARSER_VERSION",
-    "BuildReport",
     "IndexHandle",
     "Lease",
     "acquire_lease",
@@ -158,6 +159,13 @@ def open_index(settings: Settings) -> IndexHandle:
     return IndexHandle(
         settings, state, passages, entries, collection, gen_dir / "bm25", pids, spans, vectors, sentences, client
     )
+
+
+def build_index(settings: Settings, force: bool = False, progress: bool = True, on_step: Any = None) -> BuildReport:
+    """Build or update the index (index/build.py, imported only by what builds: answering never loads it)."""
+    from index.build import build_index as build
+
+    return build(settings, force=force, progress=progress, on_step=on_step)
 
 
 def is_built(settings: Settings) -> bool:

@@ -68,9 +68,7 @@ class Speller:
         if possessive:
             return self._fix(stem) + possessive
         word = typed.lower()
-        if len(word) < _SHORTEST or word in english():
-            return typed
-        if word in self._corpus():
+        if len(word) < _SHORTEST or word in self._corpus() or word in english():  # the corpus's list is the shorter
             return typed
         nearest = self._nearest(word, 1 if len(word) <= _ONE_EDIT_UP_TO else 2)
         return _same_case(typed, nearest) if nearest else typed

@@ -37,11 +37,11 @@ def test_one_edit_for_short_words_two_for_long_ones():
     assert spell.correct("orgnisation") == "organization"  # 11 letters, two edits
 
 
-def test_the_corpus_is_read_only_when_a_question_has_a_word_english_does_not_know():
+def test_the_corpus_words_are_read_once_on_first_need():
     read = []
     spell = Speller(lambda: read.append(1) or count_words(CORPUS))
+    assert read == []  # not when the speller is made (a page or process that never asks never reads them)
     assert spell.correct("When was it founded?") == "When was it founded?"
-    assert read == []
     spell.correct("Why did Uzbekstan leave?")
     spell.correct("Why did Kazakstan stay?")
     assert read == [1]
