@@ -173,11 +173,11 @@ def top1(examples: list[Example], key: Any) -> float:
 
 
 def fit_floors(
-    examples: list[Example], scored: dict[int, list[Scored]], reader: Reader
+    examples: list[Example], scored: dict[int, list[Scored]], reader: Reader, vectors: np.ndarray
 ) -> dict[str, dict[str, float]]:
     """Per intent, the floors that maximise key facts + evidence + precision + works - words/WORDS_PER_POINT."""
     floors: dict[str, dict[str, float]] = {}
-    vectors, entries = np.asarray(reader.handle.sentence_vectors), reader.handle.entries
+    entries = reader.handle.entries
     by_intent: dict[str, list[Example]] = defaultdict(list)
     for ex in examples:
         if ex.item.answerable and ex.item.evidence and ex.query.intent != "summary":
@@ -282,7 +282,7 @@ def main() -> int:
         probs = sigmoid(x_ex @ coef + intercept) if len(x_ex) else np.zeros(0)
         rows = [Scored(reader.sentences[r], k, x_ex[i], float(probs[i])) for i, (r, k) in enumerate(ex.cands)]
         scored[id(ex)] = sorted(rows, key=lambda s: -s.prob)
-    floors = fit_floors(examples, scored, reader)
+    floors = fit_floors(examples, scored, reader, vectors)
     refusal = fit_refusal(examples, scored, reader)
     write(adapter, intents, coef, intercept, floors, refusal, {
         "dev_questions": len(examples), "answerable_with_evidence": len(answerable),

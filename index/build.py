@@ -254,19 +254,18 @@ def _write_collection(settings: Settings, client: Any, name: str, nodes: list[An
     """A fresh Chroma collection holding the passage nodes with their vectors."""
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    if name in {c.name if hasattr(c, "name") else c for c in client.list_collections()}:
-        client.delete_collection(name)
-    collection = client.create_collection(
-        name,
-        metadata={
-            "hnsw:space": "cosine",
-            "settings_key": settings_key(settings),
-            "model": settings.resolved_model_path().name,
-        },
-    )
+    metadata = {"hnsw:space": "cosine", "model": settings.resolved_model_path().name}
+    collection = _fresh_collection(settings, client, name, metadata)
     store = ChromaVectorStore(chroma_collection=collection)
     for i in range(0, len(nodes), 1024):
         store.add(nodes[i : i + 1024])
+
+
+def _fresh_collection(settings: Settings, client: Any, name: str, metadata: dict[str, Any]) -> Any:
+    """An empty collection of this name (one left by a killed build is dropped first), tagged with the settings key."""
+    if name in {c.name if hasattr(c, "name") else c for c in client.list_collections()}:
+        client.delete_collection(name)
+    return client.create_collection(name, metadata={**metadata, "settings_key": settings_key(settings)})
 
 
 SENTENCE_SEARCH_EF = 256  # HNSW candidate list of a search (Chroma's default 100): the best-sentence ranking is
@@ -278,10 +277,9 @@ def _write_sentence_collection(settings: Settings, client: Any, name: str, matri
     instead of a product with every sentence vector."""
     from tqdm import tqdm
 
-    if name in {c.name if hasattr(c, "name") else c for c in client.list_collections()}:
-        client.delete_collection(name)
-    space = {"hnsw:space": "cosine", "hnsw:search_ef": SENTENCE_SEARCH_EF}
-    collection = client.create_collection(name, metadata={**space, "settings_key": settings_key(settings)})
+    collection = _fresh_collection(
+        settings, client, name, {"hnsw:space": "cosine", "hnsw:search_ef": SENTENCE_SEARCH_EF}
+    )
     batch = 4096
     for i in tqdm(range(0, len(matrix), batch), desc="sentences", unit="batch", disable=not progress):
         rows = matrix[i : i + batch]

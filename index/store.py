@@ -138,27 +138,24 @@ def open_index(settings: Settings) -> IndexHandle:
     except _UNREADABLE as exc:
         raise _damaged(path, f"cannot be read ({type(exc).__name__})") from None
     client = make_client(settings)
-    try:
-        collection = client.get_collection(state["collection"])
-    except IndexCorruptError:
-        raise
-    except Exception:
-        raise IndexCorruptError(
-            f"Chroma collection {state['collection']} is missing; run `csto-qa index` to rebuild the index"
-        ) from None
+    collection = _existing(client, state["collection"])
     _probe_collection(settings, collection, state)
-    try:
-        sentences = client.get_collection(sentence_collection(state["collection"]))
-    except IndexCorruptError:
-        raise
-    except Exception:
-        raise IndexCorruptError(
-            f"Chroma collection {sentence_collection(state['collection'])} is missing; run `csto-qa index` to rebuild "
-            "the index"
-        ) from None
+    sentences = _existing(client, sentence_collection(state["collection"]))
     return IndexHandle(
         settings, state, passages, entries, collection, gen_dir / "bm25", pids, spans, vectors, sentences, client
     )
+
+
+def _existing(client: Any, name: str) -> Any:
+    """A collection of the live build; IndexCorruptError when it is missing."""
+    try:
+        return client.get_collection(name)
+    except IndexCorruptError:
+        raise
+    except Exception:
+        raise IndexCorruptError(
+            f"Chroma collection {name} is missing; run `csto-qa index` to rebuild the index"
+        ) from None
 
 
 def build_index(settings: Settings, force: bool = False, progress: bool = True, on_step: Any = None) -> BuildReport:
