@@ -133,7 +133,7 @@ class Assistant:
     def retrieve(self, question: str, history: History = None, k: int | None = None) -> list[ScoredPassage]:
         """Ranked passages for a question (a follow-up is searched with the question it follows)."""
         query = self.parse(question, history)
-        return self.retriever.retrieve(query.search, vector=query.search_vector, k=k)
+        return self.retriever.retrieve(query.search, vector=self.model.retrieval_vector(query.search_vector), k=k)
 
     @runs_on_one_generation
     def ask(
@@ -144,7 +144,7 @@ class Assistant:
         query = self.parse(question, history)
         t1 = time.perf_counter()
         gen = self.live.get()
-        retrieved = gen.retriever.retrieve(query.search, vector=query.search_vector)
+        retrieved = gen.retriever.retrieve(query.search, vector=self.model.retrieval_vector(query.search_vector))
         shown = retrieved[: top_k or self.settings.top_k]
         t2 = time.perf_counter()
         timings = {"parse": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000}

@@ -87,6 +87,13 @@ class ReaderModel:
         out = vector + vector @ self.adapter
         return out / (np.linalg.norm(out) or 1.0)
 
+    def retrieval_vector(self, vector: np.ndarray) -> np.ndarray:
+        """What retrieval searches with: the question vector and its adapted reading, summed and normalised (the
+        adapter was fitted to bring a question to its evidence sentences; the plain vector keeps what the model
+        knows of wordings no dev question used)."""
+        out = vector + self.adapt(vector)
+        return out / (np.linalg.norm(out) or 1.0)
+
 
 def sigmoid(x: np.ndarray | float) -> np.ndarray:
     """The logistic function."""
