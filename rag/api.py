@@ -127,7 +127,7 @@ class Assistant:
         asked = validate_question(question, self.settings.max_question_chars)
         gen = self.live.get()
         embed, spell = gen.retriever.embed_queries, gen.speller.correct
-        return parse(asked, turns(history), embed, self.model.intents, gen.horizon.after, spell)
+        return parse(asked, turns(history), embed, self.model.intents, gen.horizon.after, spell, gen.reader.topical)
 
     @runs_on_one_generation
     def retrieve(self, question: str, history: History = None, k: int | None = None) -> list[ScoredPassage]:
@@ -179,7 +179,7 @@ class Assistant:
     def _compose(self, query: Query, scored: list[Scored], gen: Generation) -> list[Sentence]:
         """Stage 4: the sentences the answer quotes."""
         vectors = gen.handle.sentence_vectors
-        return select(self.policy, query.intent, scored, vectors, gen.handle.entries)
+        return select(self.policy, query.intent, scored, vectors, gen.handle.entries, query.count)
 
     @staticmethod
     def _refusal(

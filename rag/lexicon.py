@@ -33,6 +33,8 @@ class Lexicon:
     lead_in: re.Pattern[str]
     pointing_back: re.Pattern[str]
     summary: re.Pattern[str]
+    thesis: re.Pattern[str]
+    summary_fillers: str  # words (space-separated) that go with a summary request without naming a topic
     count: re.Pattern[str]
     number_words: dict[str, int]
     parts: tuple[Part, ...]
@@ -49,6 +51,8 @@ def lexicon(path: Path = DATA / "lexicon.toml") -> Lexicon:
         lead_in=re.compile(lead, re.I),
         pointing_back=_any(raw["pointing_back"]),
         summary=_any(raw["summary_cues"]),
+        thesis=_any(raw["thesis_cues"]),
+        summary_fillers=" ".join(raw["summary_fillers"]),
         count=re.compile(raw["count_pattern"], re.I),
         number_words={k.replace("_", " "): int(v) for k, v in raw["number_words"].items()},
         answer_types={kind: _any(cues) for kind, cues in raw["answer_types"].items()},

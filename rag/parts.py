@@ -3,8 +3,11 @@ as sets of passage ids, from the lexicon's section lists."""
 
 from __future__ import annotations
 
+import re
+
 from index.types import Passage
 from rag.lexicon import lexicon
+from rag.text import content_words
 
 _LAST_PARAGRAPHS = "last"  # the closing paragraphs of the final section (the article has no "Conclusion" heading)
 CLOSING = 2
@@ -30,3 +33,19 @@ def part_ids(passages: dict[str, Passage]) -> dict[str, set[str]]:
                 ids |= {p.id for p in text if p.section == section}
         out[part.name] = ids
     return out
+
+
+def subject_words(passages: dict[str, Passage]) -> frozenset[str]:
+    """Content words naming what the whole article is about: its title's main part (before a colon, from the title
+    page) and the acronym the article defines for it ("Collective Security Treaty Organization (CSTO)")."""
+    article = body(passages)
+    quoted = (re.search(r"“([^”]+)”", p.text) for p in article if p.section == "Title")
+    title = next((m.group(1) for m in quoted if m), "")
+    main = title.split(":")[0].strip().removeprefix("The ").strip()
+    words = set(content_words(main))
+    if main:
+        for p in article:
+            if m := re.search(re.escape(main) + r"\s+\(([A-Z]{2,8})\)", p.text):
+                words.add(m.group(1).lower())
+                break
+    return frozenset(words)

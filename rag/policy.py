@@ -46,16 +46,22 @@ class Policy:
         )
 
     def budget_for(self, intent: str, count: int | None = None) -> int:
-        """How many sentences an answer of this intent may quote."""
-        if intent == "summary":
-            return min(count or self.budget["summary"], self.budget["max_summary"])
-        return self.budget.get(intent, self.budget["fact"])
+        """How many sentences an answer of this intent may quote: as many as the question asks for ("in two
+        sentences"), up to max_summary, else the intent's budget."""
+        if count:
+            return min(count, self.budget["max_summary"])
+        return self.budget.get(intent, self.budget["summary" if intent == "summary" else "fact"])
 
 
 def select(
-    policy: Policy, intent: str, scored: list[Scored], vectors: np.ndarray | RowFile, entries: dict
+    policy: Policy,
+    intent: str,
+    scored: list[Scored],
+    vectors: np.ndarray | RowFile,
+    entries: dict,
+    count: int | None = None,
 ) -> list[Sentence]:
-    """The sentences to quote, best first (see the module docstring)."""
+    """The sentences to quote, best first (see the module docstring); `count`: how many the question asks for."""
     if not scored:
         return []
     best = scored[0]
@@ -64,7 +70,7 @@ def select(
     works = {r.key for r in _works(best.sentence, entries)}
     floor = max(policy.floor_abs.get(intent, 1.0), policy.floor_rel.get(intent, 1.0) * best.prob)
     for s in scored[1:]:
-        if len(chosen) >= policy.budget_for(intent) or s.prob < floor:
+        if len(chosen) >= policy.budget_for(intent, count) or s.prob < floor:
             break
         vec = vectors[s.sentence.row]
         if any(float(vec @ vectors[c.sentence.row]) >= policy.redundant for c in chosen):

@@ -108,6 +108,20 @@ def proper_names(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def summary_asked(text: str, topical: Callable[[str], bool]) -> bool:
+    """A summary of the article, or of a part it names, is asked: a summary cue, and no topic of the question's own
+    once the cue, the part, the count and the words that go with any summary request are set aside ("summarise the
+    conclusion in two lines" is a summary; "summarise Belarus's place in the alliance" asks about Belarus, briefly)."""
+    lex = lexicon()
+    if not lex.summary.search(text):
+        return False
+    rest = lex.count.sub(" ", lex.summary.sub(" ", text))
+    for part in lex.parts:
+        rest = part.cue.sub(" ", rest)
+    fillers = set(content_words(lex.summary_fillers))
+    return not any(topical(w) for w in content_words(rest) if w not in fillers)
+
+
 def named_part(text: str) -> str | None:
     """The part of the article the question names ("the conclusion", "the abstract"), if any."""
     for part in lexicon().parts:
@@ -123,10 +137,12 @@ def parse(
     intents: IntentModel,
     late: Callable[[tuple[int, ...]], bool],
     spell: Callable[[str], str] = lambda text: text,
+    topical: Callable[[str], bool] = lambda word: False,
 ) -> Query:
     """Read a validated question (and its conversation) into a Query; `late(years)` says whether years named in a
     question lie after what the article can cover (rag.refuse.Horizon.after); `spell` corrects typos
-    (rag.spelling.Speller.correct)."""
+    (rag.spelling.Speller.correct); `topical(word)` says whether a (stemmed) word names a topic within the article
+    rather than the article itself (rag.read.Reader.topical)."""
     text = spell(normalise(asked))
     followup = is_followup(text, history)
     search = f"{spell(user_turns(history)[-1])} {text}" if followup else text
@@ -135,7 +151,7 @@ def parse(
     intent: Intent
     if late(named):
         intent = "out_of_scope"
-    elif lexicon().summary.search(text):
+    elif summary_asked(text, topical):
         intent = "summary"
     else:  # a number or date is asked only by a question that asks for a year or a number
         kind = answer_type(text)

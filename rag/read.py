@@ -20,7 +20,7 @@ import numpy as np
 from index.store import IndexHandle
 from rag.cite import Sentence, sources_of
 from rag.lexicon import DATA
-from rag.parts import part_ids
+from rag.parts import part_ids, subject_words
 from rag.query import INTENTS, IntentModel, Query
 from rag.text import content_words, has_number
 from rag.types import ScoredPassage
@@ -171,6 +171,12 @@ class Reader:
         self.idf = {t: math.log(1 + len(pids) / c) for t, c in df.items()}
         self.vocabulary = frozenset(df)
         self.max_idf = max(self.idf.values(), default=1.0)
+        self.subject = subject_words(handle.passages)
+
+    def topical(self, word: str) -> bool:
+        """Whether a stemmed content word names a topic within the corpus (it is indexed, and it does not name the
+        article's own subject)."""
+        return word in self.vocabulary and word not in self.subject
 
     def context(self, rows: np.ndarray) -> np.ndarray:
         """Each sentence read with the one before it (the normalised sum of their vectors; alone when it opens its

@@ -2,9 +2,12 @@
 most central sentences of the abstract, the introduction and the conclusion, or of the one part the question names,
 as many as it asks for.
 
-Centrality is a sentence's cosine to the mean vector of the article's body sentences: the sentences that state what
-the whole article is about. Parts are taken in turn (abstract, introduction, conclusion) so that a three-sentence
-summary states the thesis, the question and the verdict; the sentences are then read in the article's order.
+Within a part, a sentence where the article speaks of itself ("This article examines ...", "In conclusion, ...")
+comes first: it states the thesis, the plan or the verdict (the lexicon's thesis cues). Then centrality: a
+sentence's cosine to the mean vector of the article's body sentences, the sentences that state what the whole
+article is about. Parts are taken in turn (abstract, introduction, conclusion) so that a three-sentence
+summary states the thesis, the question and the verdict; they are read part by part, a part's self-referring
+sentence first and the others in the article's order.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from rag.cite import Sentence
+from rag.lexicon import lexicon
 from rag.read import Reader
 
 PARTS = ("abstract", "introduction", "conclusion")
@@ -25,14 +29,15 @@ def summarise(reader: Reader, part: str | None, count: int) -> list[Sentence]:
     article = [reader.sentences[row] for pid in body for row in reader.rows[pid]]
     centre = vectors[[s.row for s in article]].mean(axis=0) if article else np.zeros(vectors.shape[1])
     names = [part] if part in PARTS else list(PARTS)
-    pools = []
+    pools, cue = [], lexicon().thesis
     for name in names:
         ids = reader.parts.get(name, set())
         pool = [s for s in article if s.passage.id in ids and not s.text.rstrip().endswith("?")]
-        pools.append(sorted(pool, key=lambda s: -float(vectors[s.row] @ centre)))
-    chosen: list[Sentence] = []
+        pools.append(sorted(pool, key=lambda s: (not cue.search(s.text), -float(vectors[s.row] @ centre))))
+    chosen: list[tuple[int, Sentence]] = []
     while len(chosen) < count and any(pools):
-        for pool in pools:
+        for k, pool in enumerate(pools):
             if pool and len(chosen) < count:
-                chosen.append(pool.pop(0))
-    return sorted(chosen, key=lambda s: (s.passage.start, s.start))
+                chosen.append((k, pool.pop(0)))
+    ordered = sorted(chosen, key=lambda ks: (ks[0], not cue.search(ks[1].text), ks[1].passage.start, ks[1].start))
+    return [s for _, s in ordered]

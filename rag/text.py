@@ -24,7 +24,8 @@ def words(text: str) -> list[str]:
 def content_words(text: str) -> tuple[str, ...]:
     """Stemmed words of a text that are not stop words, in order, without repeats."""
     stop = lexicon().stopwords
-    out = [_STEMMER.stemWord(w.split("'")[0].split("’")[0]) for w in words(text) if w not in stop and len(w) > 1]
+    bare = (w.split("'")[0].split("’")[0] for w in words(text))  # "the author's" -> "author"
+    out = [_STEMMER.stemWord(w) for w in bare if w not in stop and len(w) > 1]
     return tuple(dict.fromkeys(out))
 
 

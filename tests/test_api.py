@@ -139,6 +139,19 @@ def test_a_summary_is_answered_from_the_abstract_introduction_and_conclusion(ass
     assert answer.citations[0].section == "Summary"
 
 
+def test_a_summary_of_a_part_opens_with_the_sentence_where_the_article_speaks_of_itself(assistant):
+    """The article's conclusion opens its verdict with "In conclusion, though the CSTO has been labelled ..."."""
+    answer = assistant.ask("tl;dr of the final section pls")
+    assert not answer.refused and answer.citations[0].quote.startswith("In conclusion")
+
+
+def test_a_summary_cue_with_a_topic_of_its_own_is_answered_as_a_question(assistant):
+    query = assistant.parse("Summarise Belarus's place in the alliance in two sentences.")
+    assert query.intent != "summary" and query.count == 2
+    answer = assistant.ask("Summarise Belarus's place in the alliance in two sentences.")
+    assert not answer.refused and "Belarus" in answer.citations[0].quote
+
+
 def test_a_summary_of_a_named_part_quotes_only_that_part(assistant):
     answer = assistant.ask("What does the conclusion say? One sentence please.")
     assert not answer.refused and len(answer.citations) == 1

@@ -11,9 +11,10 @@ import pytest
 
 from index.types import Passage
 from rag.cite import Sentence
+from rag.parts import subject_words
 from rag.policy import Policy, order, select
 from rag.query import IntentModel, answer_type, normalise, parse, requested_count
-from rag.read import FEATURES, Scored
+from rag.read import FEATURES, ReaderModel, Scored
 from rag.refuse import Horizon
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,6 +74,32 @@ def test_summary_requests_and_late_years_set_the_intent():
 
 
 @pytest.mark.parametrize(
+    "asked, summary",
+    [
+        ("tl;dr of the conclusion pls", True),
+        ("can u sum up the intro in like 3 lines", True),
+        ("what's the abstract say, short version", True),
+        ("Summarise the drills and their purpose.", False),  # a topic of its own: a question, asked briefly
+        ("the pact's history in a nutshell", False),
+        ("what was the writer's doctoral thesis about?", False),
+    ],
+)
+def test_a_summary_is_of_the_article_or_a_part_unless_the_question_names_a_topic(asked, summary):
+    known = {"drill", "purpos", "pact", "histori", "writer", "doctor", "conclus", "intro", "pls"}
+    topical = lambda word: word in known and word != "pact"  # noqa: E731  # "pact": the article's own subject
+    query = parse(asked, None, fake_embed, NO_INTENTS, lambda years: False, topical=topical)
+    assert (query.intent == "summary") is summary
+
+
+def test_the_subject_of_the_article_is_read_from_its_title_page():
+    passages = {
+        "t": _passage("t", "The article “The Northern Defence Pact: Old Habits” is by A. Writer.", section="Title"),
+        "b": _passage("b", "The Northern Defence Pact (NDP) was signed in 2009.", start=100),
+    }
+    assert subject_words(passages) == {"northern", "defenc", "pact", "ndp"}
+
+
+@pytest.mark.parametrize(
     "asked, kind", [("In what year did the office open?", "year"), ("how many soldiers took part", "number"),
                     ("Why did the members hesitate?", None)]
 )
@@ -118,6 +145,8 @@ def test_the_policy_keeps_the_best_first_and_adds_only_what_is_new_and_close_eno
     assert len(select(policy, "fact", scored, vectors, {})) == 2
     policy_one = Policy(8, 0.9, 0.5, {"fact": 1, "summary": 3, "max_summary": 8}, {"fact": 0.0}, {"fact": 0.0})
     assert [s.text for s in select(policy_one, "fact", scored, vectors, {})] == ["Drills train units."]
+    # "... in two sentences": the count the question asks for is the budget, whatever the intent
+    assert len(select(policy_one, "fact", scored, vectors, {}, count=2)) == 2
 
 
 def test_order_keeps_the_article_order_only_within_a_paragraph():
@@ -180,3 +209,13 @@ def test_the_cli_imports_only_rag_and_the_settings():
     for node in ast.walk(ast.parse((ROOT / "ui" / "cli.py").read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in LAYERS:
             assert node.module.startswith(allowed), node.module
+
+
+def test_retrieval_searches_with_the_question_and_its_adapted_reading():
+    model = ReaderModel.untrained()
+    v = fake_embed(["where do the units train"])[0]
+    assert np.allclose(model.retrieval_vector(v), v)  # no adapter fitted: the plain question vector
+    model.adapter = np.roll(np.eye(384), 1, axis=1)  # a made-up adapter that moves every vector
+    out = model.retrieval_vector(v)
+    assert np.isclose(np.linalg.norm(out), 1.0)
+    assert out @ v > model.adapt(v) @ v  # between the plain vector and its adapted reading
