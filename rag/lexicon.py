@@ -31,6 +31,8 @@ class Lexicon:
 
     stopwords: frozenset[str]
     lead_in: re.Pattern[str]
+    fillers: re.Pattern[str]
+    question_tag: re.Pattern[str]
     pointing_back: re.Pattern[str]
     summary: re.Pattern[str]
     thesis: re.Pattern[str]
@@ -49,6 +51,8 @@ def lexicon(path: Path = DATA / "lexicon.toml") -> Lexicon:
     return Lexicon(
         stopwords=frozenset(raw["stopwords"].split()),
         lead_in=re.compile(lead, re.I),
+        fillers=re.compile(r"(?<![\w'])(?:" + "|".join(raw["fillers"]) + r")(?![\w'])\s*", re.I),
+        question_tag=re.compile(r"\s*,\s*(?:" + "|".join(raw["question_tags"]) + r")\s*\?\s*$", re.I),
         pointing_back=_any(raw["pointing_back"]),
         summary=_any(raw["summary_cues"]),
         thesis=_any(raw["thesis_cues"]),

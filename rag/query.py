@@ -69,8 +69,10 @@ class Query:
 
 def normalise(question: str) -> str:
     """The question without a conversational opener or a polite wrapper ("ok so, can you tell me when ..." -> "When
-    ...")."""
+    ..."), casual fillers ("basically", "lol") or a closing tag ("..., right?")."""
     core = lexicon().lead_in.sub("", question.strip(), count=1).strip() or question.strip()
+    core = lexicon().question_tag.sub("?", lexicon().fillers.sub("", core))
+    core = re.sub(r"\s+([,?!.])", r"\1", core).strip(" ,") or question.strip()
     return core[:1].upper() + core[1:]
 
 

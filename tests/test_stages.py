@@ -45,6 +45,9 @@ def read(question: str, history: list[dict[str, str]] | None = None, late=lambda
         ("ok so, can you tell me when the drills began?", "When the drills began?"),
         ("Thanks! quick q: who pays for the base", "Who pays for the base"),
         ("I am preparing a talk on pacts — what holds them together?", "What holds them together?"),
+        ("so who basically pays for the base lol", "Who pays for the base"),
+        ("the pact is older than the union, right?", "The pact is older than the union?"),
+        ("What kind of units train there?", "What kind of units train there?"),  # "kind of" is no filler here
     ],
 )
 def test_openers_and_errands_are_dropped(asked, core):
