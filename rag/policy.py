@@ -50,7 +50,7 @@ class Policy:
         sentences"), up to max_summary, else the intent's budget."""
         if count:
             return min(count, self.budget["max_summary"])
-        return self.budget.get(intent, self.budget["summary" if intent == "summary" else "fact"])
+        return self.budget.get(intent, self.budget["fact"])
 
 
 def select(
