@@ -16,8 +16,9 @@ What it fits, in order, and writes to rag/data/ (reader.npz, reader.json, and th
    makes the fewest wrong decisions on their questions (an answerable one refused or an unanswerable one answered),
    each value with the threshold it gets out of fold.
    Cross-validation by writer cannot show this choice: every writer asks about the same article, so the topics the
-   article does not cover recur across folds, and a weakly regularised model learns to refuse topics (a plain
-   "What is the CRRF?" was refused) rather than to judge whether the best sentences answer.
+   article does not cover recur across folds, and a weakly regularised model learns to refuse topics (short plain
+   questions about a body the article defines, the CRRF, were refused) rather than to judge whether the best
+   sentences answer.
 """
 
 from __future__ import annotations

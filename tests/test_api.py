@@ -141,14 +141,15 @@ def test_a_summary_is_answered_from_the_abstract_introduction_and_conclusion(ass
 
 def test_a_short_question_about_a_body_the_article_defines_is_answered(assistant):
     """The article: "... the CSTO's Collective Rapid Reaction Forces (CRRF) or *Kollektivnyye ...". A weakly
-    regularised answerability model refused it: the dev sets ask many things about the CRRF the article lacks."""
-    answer = assistant.ask("What is the CRRF?")
+    regularised answerability model refused such questions: the dev sets ask many things about the CRRF the article
+    lacks."""
+    answer = assistant.ask("crrf - what's that exactly?")
     assert not answer.refused and "Collective Rapid Reaction Forces" in answer.citations[0].quote
 
 
 @pytest.mark.parametrize(
-    "asked", ["Who won the football World Cup in 2018?", "How many troops does the CRRF have?",
-              "Who is the CSTO's secretary general?"]
+    "asked", ["Which team won the 2014 ice hockey final at the Winter Olympics?",
+              "How many soldiers serve in the CRRF right now?", "At what temperature does water boil on Everest?"]
 )
 def test_questions_the_indexed_sources_do_not_answer_are_refused(assistant, asked):
     answer = assistant.ask(asked)
@@ -162,10 +163,10 @@ def test_a_summary_of_a_part_opens_with_the_sentence_where_the_article_speaks_of
 
 
 def test_a_summary_cue_with_a_topic_of_its_own_is_answered_as_a_question(assistant):
-    query = assistant.parse("Summarise Belarus's place in the alliance in two sentences.")
+    query = assistant.parse("Summarise Kazakhstan's view of the alliance in two sentences.")
     assert query.intent != "summary" and query.count == 2
-    answer = assistant.ask("Summarise Belarus's place in the alliance in two sentences.")
-    assert not answer.refused and "Belarus" in answer.citations[0].quote
+    answer = assistant.ask("Summarise Kazakhstan's view of the alliance in two sentences.")
+    assert not answer.refused and "Kazakhstan" in answer.citations[0].quote
 
 
 def test_a_summary_of_a_named_part_quotes_only_that_part(assistant):

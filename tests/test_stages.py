@@ -79,9 +79,9 @@ def test_summary_requests_and_late_years_set_the_intent():
 @pytest.mark.parametrize(
     "asked, summary",
     [
-        ("tl;dr of the conclusion pls", True),
-        ("can u sum up the intro in like 3 lines", True),
-        ("what's the abstract say, short version", True),
+        ("gimme the tl;dr of the closing part pls", True),
+        ("could u recap the opening section in 3 lines", True),
+        ("what does the intro argue, short version?", True),
         ("Summarise the drills and their purpose.", False),  # a topic of its own: a question, asked briefly
         ("the pact's history in a nutshell", False),
         ("what was the writer's doctoral thesis about?", False),
