@@ -97,9 +97,9 @@ def test_follow_up_uses_history(assistant):
         {"role": "user", "content": "What is Operation Kanal?"},
         {"role": "assistant", "content": "An anti-narcotics operation."},
     ]
-    hits = assistant.retrieve("And who observes it?", history=history, k=3)
+    hits = assistant.retrieve("And who monitors it from outside?", history=history, k=3)
     assert any("*Kanal*" in h.passage.text for h in hits)
-    answer = assistant.ask("And who observes it?", history=history)
+    answer = assistant.ask("And who monitors it from outside?", history=history)
     assert "observer status" in answer.text
 
 

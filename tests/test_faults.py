@@ -552,18 +552,18 @@ def test_history_is_validated_in_linear_time(assistant) -> None:
     huge = [{"role": "user", "content": "Aaa. " * 200_000}]  # one 1 MB turn
     started = time.monotonic()
     with pytest.raises(InvalidQuestionError, match="max_history_chars"):
-        assistant.ask("And who observes it?", history=huge)
+        assistant.ask("And who monitors it from outside?", history=huge)
     with pytest.raises(InvalidQuestionError, match="max_history_turns"):
-        assistant.retrieve("And who observes it?", history=[turn] * 100_000)
+        assistant.retrieve("And who monitors it from outside?", history=[turn] * 100_000)
     with pytest.raises(InvalidQuestionError):
-        list(assistant.stream("And who observes it?", history="not a list"))
+        list(assistant.stream("And who monitors it from outside?", history="not a list"))
     assert time.monotonic() - started < 1.0  # refused before any work on it
 
     limit = assistant.settings.max_history_chars  # the largest history accepted, made as costly as it can be
     costly = [{"role": "user", "content": "What is Operation Kanal?"},
               {"role": "assistant", "content": ("Aaa. " * limit)[: limit - 30]}]
     started = time.monotonic()
-    assistant.ask("And who observes it?", history=costly)
+    assistant.ask("And who monitors it from outside?", history=costly)
     assert time.monotonic() - started < 10.0
 
 

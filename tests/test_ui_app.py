@@ -61,7 +61,7 @@ def test_chat_answer_has_a_marker_on_every_sentence(assistant) -> None:
 
 def test_follow_up_passes_the_history(assistant) -> None:
     steps, first = final(chat_stream(assistant, "What is Operation Kanal?"))
-    _, follow = final(chat_stream(assistant, "And who observes it?", steps[-1]))
+    _, follow = final(chat_stream(assistant, "And who monitors it from outside?", steps[-1]))
     assert follow.answer is not None and not follow.answer.refused
     assert "UNDOC" in follow.answer.text or "UNODC" in follow.answer.text
 
@@ -163,7 +163,7 @@ def test_gradio_client_gets_a_cited_answer(built_settings: Settings, assistant, 
         assert box == {"__type__": "update", "value": "", "interactive": True}  # the box is emptied and unlocked
         other = Client(f"http://127.0.0.1:{port}/", verbose=False)  # a second user: its own conversation
         other.predict("What is Operation Kanal?", "extractive", 5, api_name="/chat")
-        messages, panel, _ = other.predict("And who observes it?", "extractive", 5, api_name="/chat")
+        messages, panel, _ = other.predict("And who monitors it from outside?", "extractive", 5, api_name="/chat")
         assert len(messages) == 4  # the session keeps its conversation, and only its own
         assert "UNDOC" in messages[-1]["content"][0]["text"] or "UNODC" in messages[-1]["content"][0]["text"]
         assert 'id="cite-2-1"' in panel

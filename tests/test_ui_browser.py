@@ -116,7 +116,7 @@ def test_clicking_a_marker_shows_the_highlighted_passage_and_cited_work(page) ->
 def test_follow_up_uses_the_conversation(page) -> None:
     first = ask(page, "What is Operation Kanal?", 1)
     assert "Kanal" in first.inner_text()
-    follow = ask(page, "And who observes it?", 2)
+    follow = ask(page, "And who monitors it from outside?", 2)
     assert re.search(r"UN[DO]{2}C", follow.inner_text())
     # a marker of the earlier answer still reaches its own citation (turn 1 is folded in the panel)
     first.locator("a.cite-ref[href='#cite-1-1']").click()
