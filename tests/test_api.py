@@ -140,7 +140,7 @@ def test_a_summary_is_answered_from_the_abstract_introduction_and_conclusion(ass
 
 
 def test_a_short_question_about_a_body_the_article_defines_is_answered(assistant):
-    """The article: "... the CSTO's Collective Rapid Reaction Forces (CRRF) or *Kollektivnyye ...". A weakly
+    """The article defines the body ("... Rapid Reaction Forces (CRRF) or *Kollektivnyye ..."). A weakly
     regularised answerability model refused such questions: the dev sets ask many things about the CRRF the article
     lacks."""
     answer = assistant.ask("crrf - what's that exactly?")
@@ -149,7 +149,7 @@ def test_a_short_question_about_a_body_the_article_defines_is_answered(assistant
 
 @pytest.mark.parametrize(
     "asked", ["Which team won the 2014 ice hockey final at the Winter Olympics?",
-              "How many soldiers serve in the CRRF right now?", "At what temperature does water boil on Everest?"]
+              "What is the CRRF's yearly payroll in roubles?", "At what temperature does water boil on Everest?"]
 )
 def test_questions_the_indexed_sources_do_not_answer_are_refused(assistant, asked):
     answer = assistant.ask(asked)
