@@ -78,17 +78,19 @@ def writer(set_name: str, item_id: str) -> str:
     return f"{set_name}:{m.group(1)}" if m and set_name.endswith("heldouts") else set_name
 
 
-def gather(assistant: Assistant, fitted: bool = True) -> list[Example]:
-    """Parse, retrieve and label every question of the dev sets fitted on (or, `fitted=False`, of those that are
-    not: read, never derived from another set)."""
+def gather(assistant: Assistant, fitted: bool = True, model: ReaderModel | None = None) -> list[Example]:
+    """Parse, retrieve (with `model`'s retrieval vector; the plain question vector before any fit) and label every
+    question of the dev sets fitted on (or, `fitted=False`, of those that are not; never one derived from another)."""
     reader = assistant.reader
+    model = model or assistant.model
     out = []
     for s in (s for s in eval_sets("dev") if s.fitted == fitted and not s.derived_from):
         for item in load_dataset(s.path):
             history = [t.model_dump() for t in item.history] or None
             out.append(Example(item, writer(s.name, item.id), assistant.parse(item.question, history)))
     for ex in tqdm(out, desc="retrieve", unit="q", file=sys.stderr):
-        retrieved = assistant.retriever.retrieve(ex.query.search, vector=ex.query.search_vector)
+        vector = model.retrieval_vector(ex.query.search_vector)
+        retrieved = assistant.retriever.retrieve(ex.query.search, vector=vector)
         ex.cands = reader.candidates(retrieved, assistant.policy.depth)
         ex.labels = np.asarray(
             [holds_evidence(reader.sentences[r].text, ex.item.evidence) for r, _ in ex.cands], dtype=float
@@ -320,13 +322,10 @@ def main() -> int:
         rows = [Scored(reader.sentences[r], k, x_ex[i], float(probs[i])) for i, (r, k) in enumerate(ex.cands)]
         scored[id(ex)] = sorted(rows, key=lambda s: -s.prob)
     floors = fit_floors(examples, scored, reader, vectors)
-    unseen = gather(assistant, fitted=False)  # read, retrieved and scored by the final model, as at run time
-    unseen_scored = {}
+    unseen = gather(assistant, fitted=False, model=reader.model)  # retrieved and scored as at run time
     for ex in unseen:
         reintend(ex, intents)
-        vector = reader.model.retrieval_vector(ex.query.search_vector)
-        retrieved = assistant.retriever.retrieve(ex.query.search, vector=vector)
-        unseen_scored[id(ex)] = reader.score(ex.query, reader.candidates(retrieved, assistant.policy.depth))
+    unseen_scored = {id(ex): reader.score(ex.query, ex.cands) for ex in unseen}
     refusal = fit_refusal(examples, scored, reader, unseen, unseen_scored)
     write(adapter, intents, coef, intercept, floors, refusal, {
         "dev_questions": len(examples), "answerable_with_evidence": len(answerable),
