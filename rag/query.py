@@ -60,6 +60,7 @@ class Query:
     terms: tuple[str, ...] = ()
     answer_type: str | None = None
     names: tuple[str, ...] = ()
+    said: tuple[str, ...] = ()  # a follow-up's: the content words of the answer it follows
 
     @property
     def summary(self) -> bool:
@@ -79,6 +80,12 @@ def normalise(question: str) -> str:
 def user_turns(history: Sequence[Turn] | None) -> list[str]:
     """The user's earlier questions, oldest first."""
     return [t["content"] for t in history or [] if t.get("role") == "user"]
+
+
+def last_answer(history: Sequence[Turn] | None) -> str:
+    """The assistant's latest reply ("" when there is none)."""
+    replies = [t["content"] for t in history or [] if t.get("role") == "assistant"]
+    return replies[-1] if replies else ""
 
 
 def is_followup(text: str, history: Sequence[Turn] | None) -> bool:
@@ -173,4 +180,5 @@ def parse(
         terms=content_words(search),
         answer_type=answer_type(text),
         names=proper_names(text),
+        said=content_words(last_answer(history)) if followup else (),
     )

@@ -46,6 +46,7 @@ FEATURES: tuple[str, ...] = (
     "asks",  # the sentence is itself a question
     "log_words",
     "in_named_part",  # in the part of the article the question names
+    "already_said",  # a follow-up's: share of the sentence's words the answer it follows already used
 )
 
 
@@ -231,6 +232,7 @@ class Reader:
         cos_own = vecs @ self.model.adapt(query.vector) if query.followup else cos_a
         terms = set(query.terms)
         part = self.parts.get(query.part or "", set())
+        said = set(query.said)
         out = []
         for k, (row, rank) in enumerate(cands):
             s = self.sentences[row]
@@ -259,6 +261,7 @@ class Reader:
                     float(text.rstrip().endswith("?")),
                     math.log(1 + len(text.split())),
                     float(p.id in part),
+                    len(self.terms[row] & said) / len(self.terms[row]) if said and self.terms[row] else 0.0,
                 ]
             )
         return np.asarray(out, dtype=np.float64)

@@ -103,6 +103,15 @@ def test_follow_up_uses_history(assistant):
     assert "observer status" in answer.text
 
 
+def test_a_follow_up_is_not_answered_with_what_was_just_said(assistant):
+    """The reader weighs against sentences whose words the previous answer already used (a fitted feature)."""
+    first = assistant.ask("What is Operation Kanal?")
+    history = [{"role": "user", "content": "What is Operation Kanal?"}, {"role": "assistant", "content": first.text}]
+    follow = assistant.ask("And why does it matter?", history=history)
+    assert not follow.refused and follow.citations
+    assert follow.citations[0].quote not in {c.quote for c in first.citations}
+
+
 def test_stream_ends_with_full_answer(assistant):
     parts = list(assistant.stream("Which countries held the Chistoye Nebo exercises?"))
     assert parts[-1].text == assistant.ask("Which countries held the Chistoye Nebo exercises?").text

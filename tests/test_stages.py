@@ -62,6 +62,13 @@ def test_a_follow_up_is_searched_with_the_question_it_follows():
     assert not read("What does the treaty's fourth article promise members?", history).followup
 
 
+def test_a_follow_up_carries_the_words_of_the_answer_it_follows():
+    history = [{"role": "user", "content": "What is the alliance's drug operation?"},
+               {"role": "assistant", "content": "It is called Channel. [1]"}]
+    assert set(read("and when did it start?", history).said) == {"call", "channel"}
+    assert read("What does the treaty's fourth article promise members?", history).said == ()
+
+
 @pytest.mark.parametrize(
     "asked, count", [("the gist in two sentences", 2), ("sum it up in 4 lines", 4), ("three key points?", 3),
                      ("summarize the paper", None)]
