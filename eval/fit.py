@@ -12,9 +12,9 @@ What it fits, in order, and writes to rag/data/ (reader.npz, reader.json, and th
    of those must be worth WORDS_PER_POINT words);
 5. the answerability check: logistic regression over rag.refuse.CHECKS, and the threshold that refuses most
    unanswerable dev questions while refusing at most 4 % of the answerable ones. Its L2 strength is chosen on the
-   dev sets it is not fitted on (`fit = false` in eval/sets.toml: questions in users' casual wording): the one that
-   makes the fewest wrong decisions on their questions (an answerable one refused or an unanswerable one answered),
-   each value with the threshold it gets out of fold.
+   dev sets it is not fitted on (`fit = false` in eval/sets.toml, unless `choose = false`: questions in users' casual
+   wording): the one that makes the fewest wrong decisions on their questions (an answerable one refused or an
+   unanswerable one answered), each value with the threshold it gets out of fold.
    Cross-validation by writer cannot show this choice: every writer asks about the same article, so the topics the
    article does not cover recur across folds, and a weakly regularised model learns to refuse topics (short plain
    questions about a body the article defines, the CRRF, were refused) rather than to judge whether the best
@@ -80,11 +80,12 @@ def writer(set_name: str, item_id: str) -> str:
 
 def gather(assistant: Assistant, fitted: bool = True, model: ReaderModel | None = None) -> list[Example]:
     """Parse, retrieve (with `model`'s retrieval vector; the plain question vector before any fit) and label every
-    question of the dev sets fitted on (or, `fitted=False`, of those that are not; never one derived from another)."""
+    question of the dev sets fitted on (or, `fitted=False`, of those that are not and choose the answerability L2;
+    never one derived from another)."""
     reader = assistant.reader
     model = model or assistant.model
     out = []
-    for s in (s for s in eval_sets("dev") if s.fitted == fitted and not s.derived_from):
+    for s in (s for s in eval_sets("dev") if s.fitted == fitted and not s.derived_from and (fitted or s.choose)):
         for item in load_dataset(s.path):
             history = [t.model_dump() for t in item.history] or None
             out.append(Example(item, writer(s.name, item.id), assistant.parse(item.question, history)))

@@ -1,0 +1,23 @@
+"""eval/sets.toml: every set has a file that loads, a role, and flags that make sense together (no model needed)."""
+
+from __future__ import annotations
+
+from eval.dataset import load_dataset
+from eval.sets import eval_sets
+
+
+def test_every_listed_set_loads_and_has_a_role() -> None:
+    for s in eval_sets():
+        assert s.role in ("dev", "blind"), s.name
+        assert s.purpose, s.name
+        assert load_dataset(s.path), s.name  # the file exists and every line validates
+
+
+def test_only_dev_sets_are_fitted_and_only_unfitted_ones_choose_or_opt_out() -> None:
+    sets = eval_sets()
+    assert not any(s.fitted for s in sets if s.role == "blind")
+    for s in sets:
+        if not s.choose:  # opting out of choosing the answerability L2 means something only for an unfitted dev set
+            assert s.role == "dev" and not s.fitted, s.name
+    choosers = [s for s in eval_sets("dev") if not s.fitted and not s.derived_from and s.choose]
+    assert choosers, "the answerability L2 needs at least one unfitted dev set to be chosen on"
