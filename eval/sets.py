@@ -20,7 +20,7 @@ class EvalSet:
     purpose: str
     derived_from: str = ""  # made from another set's questions by a script: neither fitted on nor pooled
     fit: bool = True  # whether eval/fit.py fits the reader on it (dev sets only)
-    choose: bool = True  # a dev set not fitted on: whether eval/fit.py chooses the answerability L2 on it
+    grid: bool = True  # a dev set not fitted on: whether the fit report's answerability L2 grid is measured on it
 
     @property
     def fitted(self) -> bool:
@@ -38,7 +38,7 @@ def eval_sets(role: str | None = None) -> list[EvalSet]:
     raw = tomllib.loads(SETS_FILE.read_text(encoding="utf-8"))["sets"]
     out = [
         EvalSet(name, spec["role"], spec["purpose"], spec.get("derived_from", ""), spec.get("fit", True),
-                spec.get("choose", True))
+                spec.get("grid", True))
         for name, spec in raw.items()
     ]
     return [s for s in out if role is None or s.role == role]

@@ -13,11 +13,11 @@ def test_every_listed_set_loads_and_has_a_role() -> None:
         assert load_dataset(s.path), s.name  # the file exists and every line validates
 
 
-def test_only_dev_sets_are_fitted_and_only_unfitted_ones_choose_or_opt_out() -> None:
+def test_only_dev_sets_are_fitted_and_only_unfitted_ones_are_measured_in_the_l2_grid() -> None:
     sets = eval_sets()
     assert not any(s.fitted for s in sets if s.role == "blind")
     for s in sets:
-        if not s.choose:  # opting out of choosing the answerability L2 means something only for an unfitted dev set
+        if not s.grid:  # leaving the fit report's L2 grid means something only for an unfitted dev set
             assert s.role == "dev" and not s.fitted, s.name
-    choosers = [s for s in eval_sets("dev") if not s.fitted and not s.derived_from and s.choose]
-    assert choosers, "the answerability L2 needs at least one unfitted dev set to be chosen on"
+    measured = [s for s in eval_sets("dev") if not s.fitted and not s.derived_from and s.grid]
+    assert measured, "the fit report's answerability L2 grid needs at least one unfitted dev set"
