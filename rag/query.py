@@ -77,14 +77,19 @@ def normalise(question: str) -> str:
     return core[:1].upper() + core[1:]
 
 
+def turns_of(history: Sequence[Turn] | None, role: str) -> list[str]:
+    """The texts of one role's earlier turns, oldest first."""
+    return [t["content"] for t in history or [] if t.get("role") == role]
+
+
 def user_turns(history: Sequence[Turn] | None) -> list[str]:
     """The user's earlier questions, oldest first."""
-    return [t["content"] for t in history or [] if t.get("role") == "user"]
+    return turns_of(history, "user")
 
 
 def last_answer(history: Sequence[Turn] | None) -> str:
     """The assistant's latest reply ("" when there is none)."""
-    replies = [t["content"] for t in history or [] if t.get("role") == "assistant"]
+    replies = turns_of(history, "assistant")
     return replies[-1] if replies else ""
 
 
