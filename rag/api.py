@@ -26,7 +26,7 @@ from rag.query import Query, parse
 from rag.read import Reader, ReaderModel, Scored
 from rag.refuse import REFUSAL, TIME_FRAME, Horizon, judge, topic
 from rag.spelling import Speller
-from rag.summary import summarise
+from rag.summary import lead_with, summarise
 from rag.types import Answer, CitingPassage, ScoredPassage, SourceView
 
 History = Sequence[dict[str, str]] | Sequence[tuple[str, str]] | None
@@ -133,7 +133,16 @@ class Assistant:
     def retrieve(self, question: str, history: History = None, k: int | None = None) -> list[ScoredPassage]:
         """Ranked passages for a question (a follow-up is searched with the question it follows)."""
         query = self.parse(question, history)
-        return self.retriever.retrieve(query.search, vector=self.model.retrieval_vector(query.search_vector), k=k)
+        gen = self.live.get()
+        return self._search(query, gen)[0][: k or None]
+
+    def _search(self, query: Query, gen: Generation) -> tuple[list[ScoredPassage], list[Sentence]]:
+        """Stage 2: the ranked passages, and a summary's sentences (a summary's passages lead its ranking)."""
+        retrieved = gen.retriever.retrieve(query.search, vector=self.model.retrieval_vector(query.search_vector))
+        if not query.summary:
+            return retrieved, []
+        chosen = summarise(gen.reader, query.part, self.policy.budget_for("summary", query.count))
+        return lead_with(chosen, retrieved), chosen
 
     @runs_on_one_generation
     def ask(
@@ -144,7 +153,7 @@ class Assistant:
         query = self.parse(question, history)
         t1 = time.perf_counter()
         gen = self.live.get()
-        retrieved = gen.retriever.retrieve(query.search, vector=self.model.retrieval_vector(query.search_vector))
+        retrieved, summary = self._search(query, gen)
         shown = retrieved[: top_k or self.settings.top_k]
         t2 = time.perf_counter()
         timings = {"parse": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000}
@@ -152,8 +161,7 @@ class Assistant:
             template = TIME_FRAME.replace("{year}", str(gen.horizon.year))
             return self._refusal(query, shown, retrieved, timings, t0, template, "time frame", 0.0)
         if query.summary:
-            count = self.policy.budget_for("summary", query.count)
-            chosen, strength = summarise(gen.reader, query.part, count), 1.0
+            chosen, strength = summary, 1.0
         else:
             scored = gen.reader.score(query, gen.reader.candidates(retrieved, self.policy.depth))
             strength, threshold = judge(self.model, query, scored, gen.reader)

@@ -17,6 +17,7 @@ import numpy as np
 from rag.cite import Sentence
 from rag.lexicon import lexicon
 from rag.read import Reader
+from rag.types import ScoredPassage
 
 PARTS = ("abstract", "introduction", "conclusion")
 
@@ -41,3 +42,15 @@ def summarise(reader: Reader, part: str | None, count: int) -> list[Sentence]:
                 chosen.append((k, pool.pop(0)))
     ordered = sorted(chosen, key=lambda ks: (ks[0], not cue.search(ks[1].text), ks[1].passage.start, ks[1].start))
     return [s for _, s in ordered]
+
+
+def lead_with(chosen: list[Sentence], ranked: list[ScoredPassage]) -> list[ScoredPassage]:
+    """The ranking a summary is drawn from: the passages it quotes first (in the order it quotes them, at the top
+    score), then the rest of the search's ranking. A summary is read from the parts it summarises, not from the
+    passages nearest its wording ("give me the gist" is near nothing in particular)."""
+    top = ranked[0].score if ranked else 1.0
+    quoted = list(dict.fromkeys(s.passage.id for s in chosen))
+    by_id = {sp.passage.id: sp.passage for sp in ranked} | {s.passage.id: s.passage for s in chosen}
+    lead = [(by_id[pid], top) for pid in quoted]
+    rest = [(sp.passage, sp.score) for sp in ranked if sp.passage.id not in set(quoted)]
+    return [ScoredPassage(passage=p, score=sc, rank=i) for i, (p, sc) in enumerate(lead + rest)]

@@ -148,6 +148,16 @@ def test_a_summary_is_answered_from_the_abstract_introduction_and_conclusion(ass
     assert answer.citations[0].section == "Summary"
 
 
+def test_a_summary_is_retrieved_from_the_passages_it_quotes(assistant):
+    """ "Give me the gist" is near no passage in particular: the ranking shown and scored leads with the parts the
+    summary quotes, in the order it quotes them, and keeps the search's other passages after them."""
+    answer = assistant.ask("give me the gist in two sentences")
+    quoted = list(dict.fromkeys(c.passage_id for c in answer.citations))
+    ranked = [sp.passage.id for sp in assistant.retrieve("give me the gist in two sentences")]
+    assert ranked[: len(quoted)] == quoted == [sp.passage.id for sp in answer.retrieved[: len(quoted)]]
+    assert len(ranked) == len(set(ranked)) > len(quoted)
+
+
 def test_a_short_question_about_a_body_the_article_defines_is_answered(assistant):
     """The article defines the body ("... Rapid Reaction Forces (CRRF) or *Kollektivnyye ..."). A weakly
     regularised answerability model refused such questions: the dev sets ask many things about the CRRF the article
