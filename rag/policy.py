@@ -3,7 +3,8 @@
 The best sentence comes first. After it, a sentence is added only while the intent's budget allows, its probability
 is above the fitted floors (absolute, and relative to the best), it does not repeat a quoted sentence, and it brings
 something the answer lacks: content words or a cited work. Sentences are ordered by relevance, and the article's
-order is kept only within one paragraph.
+order is kept only within one paragraph, after the best sentence (which opens the answer even when a sentence of
+its paragraph comes before it in the article).
 """
 
 from __future__ import annotations
@@ -90,9 +91,13 @@ def _works(s: Sentence, entries: dict) -> list:
 
 
 def order(chosen: list[Sentence]) -> list[Sentence]:
-    """Relevance order between paragraphs, the article's order within one: a paragraph's sentences stand together,
-    where its best one ranked."""
-    groups: dict[str, list[Sentence]] = {}
-    for s in chosen:
+    """The best sentence first, then the rest of its paragraph; the other paragraphs by relevance (where their best
+    sentence ranked), each in the article's order. A paragraph's sentences stand together, and the answer still
+    opens with the sentence that answers when a paragraph-mate precedes it in the article."""
+    if not chosen:
+        return []
+    best = chosen[0]
+    groups: dict[str, list[Sentence]] = {best.passage.id: []}
+    for s in chosen[1:]:
         groups.setdefault(s.passage.id, []).append(s)
-    return [s for group in groups.values() for s in sorted(group, key=lambda x: x.start)]
+    return [best] + [s for group in groups.values() for s in sorted(group, key=lambda x: x.start)]

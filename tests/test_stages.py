@@ -159,11 +159,15 @@ def test_the_policy_keeps_the_best_first_and_adds_only_what_is_new_and_close_eno
     assert len(select(policy_one, "fact", scored, vectors, {}, count=2)) == 2
 
 
-def test_order_keeps_the_article_order_only_within_a_paragraph():
-    a = _passage("a", "First. Second.", start=0)
-    b = _passage("b", "Other.", start=50)
-    s_a2, s_b, s_a1 = Sentence(a, 7, 14, 1), Sentence(b, 0, 6, 2), Sentence(a, 0, 6, 0)
-    assert [s.text for s in order([s_a2, s_b, s_a1])] == ["First.", "Second.", "Other."]
+def test_order_keeps_the_article_order_only_within_a_paragraph_after_the_best_sentence():
+    a = _passage("a", "First. Second. Third.", start=0)
+    b = _passage("b", "Other. Last.", start=50)
+    a1, a2, a3 = Sentence(a, 0, 6, 0), Sentence(a, 7, 14, 1), Sentence(a, 15, 21, 2)
+    b1, b2 = Sentence(b, 0, 6, 3), Sentence(b, 7, 12, 4)
+    # the best sentence opens the answer, its paragraph-mates follow in the article's order, then the next paragraph
+    assert [s.text for s in order([a2, b2, a3, a1, b1])] == ["Second.", "First.", "Third.", "Other.", "Last."]
+    assert [s.text for s in order([b1, a3, a1])] == ["Other.", "First.", "Third."]
+    assert order([]) == []
 
 
 def _product_files() -> list[Path]:
