@@ -49,8 +49,7 @@ def lead_with(chosen: list[Sentence], ranked: list[ScoredPassage]) -> list[Score
     score), then the rest of the search's ranking. A summary is read from the parts it summarises, not from the
     passages nearest its wording ("give me the gist" is near nothing in particular)."""
     top = ranked[0].score if ranked else 1.0
-    quoted = list(dict.fromkeys(s.passage.id for s in chosen))
-    by_id = {sp.passage.id: sp.passage for sp in ranked} | {s.passage.id: s.passage for s in chosen}
-    lead = [(by_id[pid], top) for pid in quoted]
-    rest = [(sp.passage, sp.score) for sp in ranked if sp.passage.id not in set(quoted)]
+    quoted = {s.passage.id: s.passage for s in chosen}  # in the order quoted, once each
+    lead = [(p, top) for p in quoted.values()]
+    rest = [(sp.passage, sp.score) for sp in ranked if sp.passage.id not in quoted]
     return [ScoredPassage(passage=p, score=sc, rank=i) for i, (p, sc) in enumerate(lead + rest)]
