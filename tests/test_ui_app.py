@@ -160,7 +160,7 @@ def test_gradio_client_gets_a_cited_answer(built_settings: Settings, assistant, 
         reply = messages[-1]["content"][0]["text"]
         assert "1992" in reply and 'href="#cite-1-1"' in reply and "[1]" in reply
         assert 'id="cite-1-1"' in panel and "<mark>" in panel
-        assert box == {"__type__": "update", "value": "", "interactive": True}  # the box is emptied and unlocked
+        assert box == {"__type__": "update", "interactive": True}  # unlocked, and what was typed meanwhile is kept
         other = Client(f"http://127.0.0.1:{port}/", verbose=False)  # a second user: its own conversation
         other.predict("What is Operation Kanal?", "extractive", 5, api_name="/chat")
         messages, panel, _ = other.predict("And who monitors it from outside?", "extractive", 5, api_name="/chat")

@@ -163,14 +163,16 @@ def build_app(settings: Settings, assistant: Assistant | None = None) -> Any:
     default_gen = settings.generator if settings.generator in choices else "extractive"
 
     def respond(message: str, turns: list[Turn], generator: str, top_k: float) -> Iterator[tuple[Any, ...]]:
-        # the box is emptied and locked while the answer streams, then unlocked (one question at a time per page)
+        # the box is emptied and locked while the answer streams, then unlocked (one question at a time per page).
+        # The unlock leaves the value alone: Gradio sends a generator's last output again when the event completes,
+        # and a value there would wipe what the user has typed in between. (chat_stream's first turn is pending.)
         k = int(top_k or settings.top_k)
         first = True
         for current in chat_stream(assistant, message, turns, generator if generator in choices else None):
             box_state = gr.update(value="", interactive=False) if first else gr.update()
             first = False
             if current[-1].done:
-                box_state = gr.update(value="", interactive=True)
+                box_state = gr.update(interactive=True)
             yield chat_messages(current), citations_html(current, k), current, box_state
 
     def on_like(data: gr.LikeData, turns: list[Turn]) -> None:
