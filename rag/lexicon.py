@@ -41,6 +41,10 @@ class Lexicon:
     number_words: dict[str, int]
     parts: tuple[Part, ...]
     answer_types: dict[str, re.Pattern[str]]
+    place_asked: re.Pattern[str]  # a question asks where
+    place_named: re.Pattern[str]  # a text names a place: a capitalised name after a lower-case locative preposition
+    amount_words: re.Pattern[str]
+    year_units: re.Pattern[str]  # a question counting years ("how many years")
 
 
 @cache
@@ -60,5 +64,9 @@ def lexicon(path: Path = DATA / "lexicon.toml") -> Lexicon:
         count=re.compile(raw["count_pattern"], re.I),
         number_words={k.replace("_", " "): int(v) for k, v in raw["number_words"].items()},
         answer_types={kind: _any(cues) for kind, cues in raw["answer_types"].items()},
+        place_asked=_any(raw["place_cues"]),
+        place_named=re.compile(r"\b(?:" + "|".join(raw["locatives"]) + r")\s+(?:the\s+)?[A-Z][a-z]+"),
+        amount_words=_any(raw["amount_words"]),
+        year_units=_any(raw["year_units"]),
         parts=tuple(Part(name, _any(spec["cues"]), tuple(spec["sections"])) for name, spec in raw["parts"].items()),
     )

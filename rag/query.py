@@ -59,6 +59,7 @@ class Query:
     years: tuple[int, ...] = ()
     terms: tuple[str, ...] = ()
     answer_type: str | None = None
+    asks_place: bool = False  # "where", "which city": the answer must name a place
     names: tuple[str, ...] = ()
     said: tuple[str, ...] = ()  # a follow-up's: the content words of the answer it follows
 
@@ -184,6 +185,7 @@ def parse(
         years=named,
         terms=content_words(search),
         answer_type=answer_type(text),
+        asks_place=bool(lexicon().place_asked.search(text)),
         names=proper_names(text),
         said=content_words(last_answer(history)) if followup else (),
     )

@@ -14,7 +14,7 @@ import numpy as np
 from index.types import Passage
 from rag.query import Query
 from rag.read import FEATURES, Reader, ReaderModel, Scored
-from rag.text import has_number, years
+from rag.text import counts_years, has_amount, has_number, names_place, years
 
 REFUSAL = "The indexed sources don't say (asked: {topic}). The closest passages are listed below."
 TIME_FRAME = (
@@ -28,7 +28,7 @@ CHECKS: tuple[str, ...] = (
     "missing_idf",  # the most specific question word found in none of them (its IDF over the largest IDF)
     "known_terms",  # share of the question's words the index knows at all
     "slot_met",  # a number or date is asked and the best TOP sentences hold one (1 when none is asked)
-    "type_unmet",  # the question asks a year or a number and the best sentence (in context) holds none
+    "type_unmet",  # the question asks a year, an amount or a place and the best sentence (in context) gives none
     "year_unmet",  # the question names a year the best sentence (in context) does not
     "names_missing",  # share of the question's proper names found in none of the retrieved candidates
     "log_terms",
@@ -70,7 +70,11 @@ def checks(query: Query, scored: list[Scored], reader: Reader) -> np.ndarray:
     slot = not number_asked or any(has_number(s.sentence.text) for s in top)
     best = reader.context_text(top[0].sentence.row) if top else ""
     kind = query.answer_type
-    type_unmet = (kind == "year" and not years(best)) or (kind == "number" and not has_number(best))
+    type_unmet = (
+        (kind == "year" and not years(best))
+        or (kind == "number" and not (has_amount(best) or (counts_years(query.text) and years(best))))
+        or (query.asks_place and not names_place(best))
+    )
     year_unmet = bool(query.years) and not set(query.years) & set(years(best))
     seen = " ".join(s.sentence.text for s in scored).lower()
     names_missing = [n for n in query.names if n.lower() not in seen]

@@ -37,3 +37,20 @@ def years(text: str) -> list[int]:
 def has_number(text: str) -> bool:
     """Whether a text holds a digit."""
     return bool(_NUMBER.search(text))
+
+
+def has_amount(text: str) -> bool:
+    """Whether a text gives an amount: a numeral that is not a year ("51.1%", "360 tons"), or a number word ("four
+    members", "hundreds of")."""
+    rest = _YEAR.sub(" ", text)
+    return bool(_NUMBER.search(rest)) or bool(lexicon().amount_words.search(rest))
+
+
+def counts_years(question: str) -> bool:
+    """Whether a question counts years ("how many years passed between ..."): years then give its amount."""
+    return bool(lexicon().year_units.search(question))
+
+
+def names_place(text: str) -> bool:
+    """Whether a text names a place: a capitalised name after a locative preposition ("based in Moscow")."""
+    return bool(lexicon().place_named.search(text))

@@ -175,6 +175,22 @@ def test_questions_the_indexed_sources_do_not_answer_are_refused(assistant, aske
     assert answer.refused and not answer.citations and answer.closest
 
 
+def test_an_answer_must_give_the_kind_of_thing_asked_a_place_or_an_amount(assistant):
+    """The article places the Center of Modern Technology ("based at Moscow State University") but says nowhere how
+    many people staff the Crisis Response Center: the answerability check sees the place given and the amount not."""
+    from rag.refuse import CHECKS, checks
+
+    gen = assistant.live.get()
+    for asked, unmet in (("Where is the Center of Modern Technology?", 0.0),
+                         ("How many officers staff the Crisis Response Center?", 1.0)):
+        query = assistant.parse(asked)
+        scored = gen.reader.score(query, gen.reader.candidates(assistant.retrieve(asked), assistant.policy.depth))
+        assert checks(query, scored, gen.reader)[CHECKS.index("type_unmet")] == unmet, asked
+    answer = assistant.ask("Where is the Center of Modern Technology?")
+    assert not answer.refused and "Moscow State University" in answer.citations[0].quote
+    assert assistant.ask("How many officers staff the Crisis Response Center?").refused
+
+
 def test_a_summary_of_a_part_opens_with_the_sentence_where_the_article_speaks_of_itself(assistant):
     """The article's conclusion opens its verdict with "In conclusion, though the CSTO has been labelled ..."."""
     answer = assistant.ask("tl;dr of the final section pls")

@@ -16,6 +16,7 @@ from rag.policy import Policy, order, select
 from rag.query import IntentModel, answer_type, normalise, parse, requested_count
 from rag.read import FEATURES, ReaderModel, Scored
 from rag.refuse import Horizon
+from rag.text import counts_years, has_amount, names_place
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = {"index", "rag", "ui", "eval"}
@@ -115,6 +116,28 @@ def test_the_subject_of_the_article_is_read_from_its_title_page():
 )
 def test_the_kind_of_answer_a_question_asks_for(asked, kind):
     assert answer_type(asked) == kind
+
+
+@pytest.mark.parametrize(
+    "text, amount", [("The pact was signed in 2009.", False), ("Some 4,000 troops took part in 2015.", True),
+                     ("Three members hold a veto.", True), ("The office opened in March.", False)]
+)
+def test_an_amount_is_a_numeral_that_is_not_a_year_or_a_number_word(text, amount):
+    assert has_amount(text) is amount
+
+
+@pytest.mark.parametrize(
+    "text, place", [("The secretariat is based in Vilnius.", True), ("Drills were held near the Caspian coast.", True),
+                    ("In 2016, the members agreed to open a centre.", False), ("It is run by the Secretariat.", False)]
+)
+def test_a_place_is_a_capitalised_name_after_a_locative_preposition(text, place):
+    assert names_place(text) is place
+
+
+def test_a_question_asks_for_a_place_or_counts_years_by_its_words():
+    assert read("Where is the secretariat based?").asks_place and read("Which city hosted the summit?").asks_place
+    assert not read("When was the pact signed?").asks_place
+    assert counts_years("How many years passed between the two treaties?") and not counts_years("How many troops?")
 
 
 def _passage(pid: str, text: str, section: str = "Intro", start: int = 0) -> Passage:
