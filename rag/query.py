@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 
 from rag.lexicon import lexicon
-from rag.text import content_words, years
+from rag.text import content_words, figures, years
 
 Intent = Literal["fact", "number_date", "list", "attribution", "bibliography", "synthesis", "summary", "out_of_scope"]
 INTENTS: tuple[str, ...] = ("fact", "number_date", "list", "attribution", "bibliography", "synthesis")
@@ -60,6 +60,7 @@ class Query:
     terms: tuple[str, ...] = ()
     answer_type: str | None = None
     asks_place: bool = False  # "where", "which city": the answer must name a place
+    figures: tuple[str, ...] = ()  # figures the question names ("Article 5"): the answer must state them
     names: tuple[str, ...] = ()
     said: tuple[str, ...] = ()  # a follow-up's: the content words of the answer it follows
 
@@ -186,6 +187,7 @@ def parse(
         terms=content_words(search),
         answer_type=answer_type(text),
         asks_place=bool(lexicon().place_asked.search(text)),
+        figures=figures(text),
         names=proper_names(text),
         said=content_words(last_answer(history)) if followup else (),
     )

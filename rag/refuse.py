@@ -14,7 +14,7 @@ import numpy as np
 from index.types import Passage
 from rag.query import Query
 from rag.read import FEATURES, Reader, ReaderModel, Scored
-from rag.text import counts_years, has_amount, has_number, names_place, years
+from rag.text import counts_years, has_amount, has_number, names_place, stated_figures, years
 
 REFUSAL = "The indexed sources don't say (asked: {topic}). The closest passages are listed below."
 TIME_FRAME = (
@@ -30,6 +30,7 @@ CHECKS: tuple[str, ...] = (
     "slot_met",  # a number or date is asked and the best TOP sentences hold one (1 when none is asked)
     "type_unmet",  # the question asks a year, an amount or a place and the best sentence (in context) gives none
     "year_unmet",  # the question names a year the best sentence (in context) does not
+    "figure_unmet",  # the question names another figure ("Article 5") the best sentence (in context) does not state
     "names_missing",  # share of the question's proper names found in none of the retrieved candidates
     "log_terms",
 )
@@ -76,6 +77,7 @@ def checks(query: Query, scored: list[Scored], reader: Reader) -> np.ndarray:
         or (query.asks_place and not names_place(best))
     )
     year_unmet = bool(query.years) and not set(query.years) & set(years(best))
+    figure_unmet = not set(query.figures) <= stated_figures(best)
     seen = " ".join(s.sentence.text for s in scored).lower()
     names_missing = [n for n in query.names if n.lower() not in seen]
     return np.asarray(
@@ -88,6 +90,7 @@ def checks(query: Query, scored: list[Scored], reader: Reader) -> np.ndarray:
             float(slot),
             float(type_unmet),
             float(year_unmet),
+            float(figure_unmet),
             len(names_missing) / len(query.names) if query.names else 0.0,
             float(np.log1p(len(terms))),
         ]

@@ -46,6 +46,23 @@ def has_amount(text: str) -> bool:
     return bool(_NUMBER.search(rest)) or bool(lexicon().amount_words.search(rest))
 
 
+_FIGURE = re.compile(r"\d+(?:\.\d+)?")
+_RANGE = re.compile(r"\d+\s*[-–]\s*(?=\d)")
+
+
+def figures(question: str) -> tuple[str, ...]:
+    """The figures a question names ("Article 5", "the 2 largest"), without years and without the count of
+    sentences it asks for ("in 2-3 sentences")."""
+    rest = lexicon().count.sub(" ", _RANGE.sub(" ", question))
+    return tuple(dict.fromkeys(_FIGURE.findall(_YEAR.sub(" ", rest))))
+
+
+def stated_figures(text: str) -> set[str]:
+    """The figures a text states, as numerals or as number words ("two" -> "2")."""
+    said = set(_FIGURE.findall(text))
+    return said | {str(v) for k, v in lexicon().number_words.items() if re.search(rf"\b{k}\b", text, re.I)}
+
+
 def counts_years(question: str) -> bool:
     """Whether a question counts years ("how many years passed between ..."): years then give its amount."""
     return bool(lexicon().year_units.search(question))

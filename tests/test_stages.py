@@ -16,7 +16,7 @@ from rag.policy import Policy, order, select
 from rag.query import IntentModel, answer_type, normalise, parse, requested_count
 from rag.read import FEATURES, ReaderModel, Scored
 from rag.refuse import Horizon
-from rag.text import counts_years, has_amount, names_place
+from rag.text import counts_years, figures, has_amount, names_place, stated_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = {"index", "rag", "ui", "eval"}
@@ -132,6 +132,12 @@ def test_an_amount_is_a_numeral_that_is_not_a_year_or_a_number_word(text, amount
 )
 def test_a_place_is_a_capitalised_name_after_a_locative_preposition(text, place):
     assert names_place(text) is place
+
+
+def test_the_figures_a_question_names_are_not_its_years_or_its_sentence_count():
+    assert figures("What does Article 5 of the 2009 pact require, in 2-3 sentences?") == ("5",)
+    assert figures("Name the 2 largest members in three points.") == ("2",)
+    assert stated_figures("The two founders paid 51.1% in 2009.") >= {"2", "51.1"}
 
 
 def test_a_question_asks_for_a_place_or_counts_years_by_its_words():
