@@ -60,7 +60,7 @@ class Query:
     terms: tuple[str, ...] = ()
     answer_type: str | None = None
     asks_place: bool = False  # "where", "which city": the answer must name a place
-    figures: tuple[str, ...] = ()  # figures the question names ("Article 5"): the answer must state them
+    figures: tuple[str, ...] = ()  # figures the question names ("Protocol 3"): the answer must state them
     names: tuple[str, ...] = ()
     said: tuple[str, ...] = ()  # a follow-up's: the content words of the answer it follows
 

@@ -30,7 +30,7 @@ CHECKS: tuple[str, ...] = (
     "slot_met",  # a number or date is asked and the best TOP sentences hold one (1 when none is asked)
     "type_unmet",  # the question asks a year, an amount or a place and the best sentence (in context) gives none
     "year_unmet",  # the question names a year the best sentence (in context) does not
-    "figure_unmet",  # the question names another figure ("Article 5") the best sentence (in context) does not state
+    "figure_unmet",  # the question names another figure ("Protocol 3") the best sentence (in context) does not state
     "names_missing",  # share of the question's proper names found in none of the retrieved candidates
     "log_terms",
 )

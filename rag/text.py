@@ -51,7 +51,7 @@ _RANGE = re.compile(r"\d+\s*[-–]\s*(?=\d)")
 
 
 def figures(question: str) -> tuple[str, ...]:
-    """The figures a question names ("Article 5", "the 2 largest"), without years and without the count of
+    """The figures a question names ("Protocol 3", "the 2 largest"), without years and without the count of
     sentences it asks for ("in 2-3 sentences")."""
     rest = lexicon().count.sub(" ", _RANGE.sub(" ", question))
     return tuple(dict.fromkeys(_FIGURE.findall(_YEAR.sub(" ", rest))))
@@ -64,7 +64,8 @@ def stated_figures(text: str) -> set[str]:
 
 
 def counts_years(question: str) -> bool:
-    """Whether a question counts years ("how many years passed between ..."): years then give its amount."""
+    """Whether a question counts years ("how many years lay between the pact and its charter"): years then give its
+    amount."""
     return bool(lexicon().year_units.search(question))
 
 

@@ -176,14 +176,14 @@ def test_questions_the_indexed_sources_do_not_answer_are_refused(assistant, aske
 
 
 def test_an_answer_must_give_the_kind_of_thing_asked_and_the_figures_named(assistant):
-    """The article places the Center of Modern Technology ("based at Moscow State University") but says nowhere how
-    many people staff the Crisis Response Center, nor that seven states founded it: the answerability checks see the
-    place given, and the amount and the figure not."""
+    """The article places the training of information security specialists at Moscow State University, but says
+    nowhere how many people staff the Crisis Response Center, nor that seven states founded it: the answerability
+    checks see the place given, and the amount and the figure not."""
     from rag.refuse import CHECKS, checks
 
     gen = assistant.live.get()
     for asked, check, unmet in (
-        ("Where is the Center of Modern Technology?", "type_unmet", 0.0),
+        ("In what place are the alliance's cyber specialists trained?", "type_unmet", 0.0),
         ("How many officers staff the Crisis Response Center?", "type_unmet", 1.0),
         ("What did the 7 member states agree on when founding the Crisis Response Center?", "figure_unmet", 1.0),
         ("What did the US pay toward NATO's budget, 51.1%?", "figure_unmet", 0.0),
@@ -191,7 +191,7 @@ def test_an_answer_must_give_the_kind_of_thing_asked_and_the_figures_named(assis
         query = assistant.parse(asked)
         scored = gen.reader.score(query, gen.reader.candidates(assistant.retrieve(asked), assistant.policy.depth))
         assert checks(query, scored, gen.reader)[CHECKS.index(check)] == unmet, asked
-    answer = assistant.ask("Where is the Center of Modern Technology?")
+    answer = assistant.ask("In what place are the alliance's cyber specialists trained?")
     assert not answer.refused and "Moscow State University" in answer.citations[0].quote
     assert assistant.ask("How many officers staff the Crisis Response Center?").refused
 
