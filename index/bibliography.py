@@ -129,33 +129,12 @@ def parse_entry(text: str, start: int, end: int) -> SourceEntry:
     if pm := _PLACE_PUB.search(rest):
         place, publisher = pm.group(1).strip(), pm.group(2).strip().rstrip(".")
         rest = rest[: pm.start()].strip()
-    title, container, volume, issue, pages, date = "", "", "", "", "", ""
-    if rest[:1] in '"“':
-        close = _title_end(rest)
-        title, rest = _strip_marks(rest[: close + 1]), rest[close + 1 :].strip(" ,.")
-    elif rest.startswith("*"):
-        close = rest.index("*", 1)
-        title, rest = rest[1:close].strip(), rest[close + 1 :].strip(" ,.")
-    else:
-        # an unquoted chapter title runs to " in Editor (editors), *Book*" or to the first ". "
-        cm = re.search(r"\s+in\s+(?=[A-Z][^*]*\(editors?\))|\.\s", rest)
-        title = rest[: cm.start()].strip() if cm else rest.strip(" .")
-        rest = rest[cm.end() :].strip() if cm else ""
-    if dm := _DATE.search(rest):
-        date = dm.group(1)
-        rest = (rest[: dm.start()] + rest[dm.end() :]).strip(" ,.")
-    if vm := _VENUE.search(rest):
-        container, tail = vm.group(1).strip(), vm.group(2).strip(" ,.")
-        if tail and (vv := _VOLUME.match(tail)):
-            volume, issue, pages = vv.group(1) or "", vv.group(2) or vv.group(3) or "", vv.group(4) or ""
-        editors = rest[: vm.start()].strip(" ,")
-        if editors:
-            eds = re.sub(r"\s*\(editors?\)", "", editors)
-            container = f"{container} (ed. {eds})"
-    elif rest and not title:
-        title = _strip_marks(rest)
-    elif rest:
-        container = _strip_marks(rest)  # a series, e.g. 'Analytical Paper 4'
+    title, rest = _title(rest)
+    date, container, volume, issue, pages, leftover = _venue(rest)
+    if leftover and not title:
+        title = _strip_marks(leftover)
+    elif leftover:
+        container = _strip_marks(leftover)  # a series, e.g. 'Analytical Paper 4'
     if not title:
         title = _strip_marks(raw_authors)
     label = _label(authors, organisation, raw_authors, f"{year}{suffix}")
@@ -179,6 +158,39 @@ def parse_entry(text: str, start: int, end: int) -> SourceEntry:
         start=start,
         end=end,
     )
+
+
+def _title(rest: str) -> tuple[str, str]:
+    """(title, what follows it) of an entry's text after its year: a quoted or starred title, or an unquoted
+    chapter title."""
+    if rest[:1] in '"“':
+        close = _title_end(rest)
+        return _strip_marks(rest[: close + 1]), rest[close + 1 :].strip(" ,.")
+    if rest.startswith("*"):
+        close = rest.index("*", 1)
+        return rest[1:close].strip(), rest[close + 1 :].strip(" ,.")
+    # an unquoted chapter title runs to " in Editor (editors), *Book*" or to the first ". "
+    cm = re.search(r"\s+in\s+(?=[A-Z][^*]*\(editors?\))|\.\s", rest)
+    return (rest[: cm.start()].strip(), rest[cm.end() :].strip()) if cm else (rest.strip(" ."), "")
+
+
+def _venue(rest: str) -> tuple[str, str, str, str, str, str]:
+    """(date, container, volume, issue, pages, leftover) of what follows a title; leftover is the text left when no
+    starred venue is found."""
+    date = container = volume = issue = pages = ""
+    if dm := _DATE.search(rest):
+        date = dm.group(1)
+        rest = (rest[: dm.start()] + rest[dm.end() :]).strip(" ,.")
+    if not (vm := _VENUE.search(rest)):
+        return date, container, volume, issue, pages, rest
+    container, tail = vm.group(1).strip(), vm.group(2).strip(" ,.")
+    if tail and (vv := _VOLUME.match(tail)):
+        volume, issue, pages = vv.group(1) or "", vv.group(2) or vv.group(3) or "", vv.group(4) or ""
+    editors = rest[: vm.start()].strip(" ,")
+    if editors:
+        eds = re.sub(r"\s*\(editors?\)", "", editors)
+        container = f"{container} (ed. {eds})"
+    return date, container, volume, issue, pages, ""
 
 
 def _title_end(rest: str) -> int:

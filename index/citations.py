@@ -112,12 +112,22 @@ def _norm_pages(pages: str | None) -> str:
     return re.sub(r"\s*[-–]\s*", "-", pages or "")
 
 
+Event = tuple[int, int, str, SourceEntry | None, str, str]  # start, end, kind, entry, pages, surface
+
+
 def find_citations(text: str, base: int, resolver: Resolver, where: str = "") -> CitationReport:
     """Citations in one paragraph; `base` is the paragraph's offset in the file (offsets are file offsets)."""
     report = CitationReport()
-    events: list[tuple[int, int, str, SourceEntry | None, str, str]] = []  # start, end, kind, entry, pages, surface
-    last_by_family: dict[str, SourceEntry] = {}
+    events = _named_events(text, resolver)
+    events += _paren_events(text, resolver, events, report, where)
+    events += _family_events(text, resolver, events)
+    _emit(sorted(events, key=lambda ev: ev[0]), base, report, where)
+    return report
 
+
+def _named_events(text: str, resolver: Resolver) -> list[Event]:
+    """Narrative citations with a year ("Nikitina (2012)") and mentions of a treaty or charter by name."""
+    events: list[Event] = []
     for m in _NARRATIVE_YEAR.finditer(text):
         entry = resolver.resolve(m.group(1), m.group(2))
         if entry is not None:
@@ -132,7 +142,15 @@ def find_citations(text: str, base: int, resolver: Resolver, where: str = "") ->
             entry = resolver.resolve(name, None)
             if entry is not None:
                 events.append((m.start(), m.end(), "mention", entry, "", m.group(0)))
-    narrative_spans = [(s, e) for s, e, *_ in events]
+    return events
+
+
+def _paren_events(
+    text: str, resolver: Resolver, named: list[Event], report: CitationReport, where: str
+) -> list[Event]:
+    """Parenthetical citations: "(Allison 2018, 98; Aris, 5)", and a bare page "(51)" that refers to the last."""
+    narrative_spans = [(s, e) for s, e, *_ in named]
+    events: list[Event] = []
     for m in _PAREN.finditer(text):
         inner = m.group(1).strip()
         if any(s <= m.start() < e for s, e in narrative_spans):
@@ -140,8 +158,7 @@ def find_citations(text: str, base: int, resolver: Resolver, where: str = "") ->
         if _BARE.match(inner):
             events.append((m.start(), m.end(), "bare", None, _norm_pages(inner), m.group(0)))
             continue
-        parts = [p.strip() for p in inner.split(";")]
-        for part in parts:
+        for part in (p.strip() for p in inner.split(";")):
             pm = _PART.match(part)
             if not pm:
                 continue
@@ -153,17 +170,25 @@ def find_citations(text: str, base: int, resolver: Resolver, where: str = "") ->
                     report.warnings.append(f"{where}: unresolved citation {part!r} in {m.group(0)!r}")
                 continue
             events.append((m.start(), m.end(), "paren", entry, _norm_pages(pages), part))
-    # narrative mentions without a year: a bibliography family name in running text
+    return events
+
+
+def _family_events(text: str, resolver: Resolver, found: list[Event]) -> list[Event]:
+    """Narrative mentions without a year: a bibliography family name in running text, outside other citations."""
+    events: list[Event] = []
     for m in re.finditer(r"(?<![(\w])(?:de\s+)?[A-Z][\w’'\-]{3,}(?:\s+and\s+[A-Z][\w’'\-]+)?", text):
-        if any(s <= m.start() < e for s, e, *_ in events) or _inside_paren(text, m.start()):
+        if any(s <= m.start() < e for s, e, *_ in found + events) or _inside_paren(text, m.start()):
             continue
         entry = resolver.resolve(m.group(0), None, persons_only=True)
         if entry is None and " and " in m.group(0):
             entry = resolver.resolve(m.group(0).split(" and ")[0], None, persons_only=True)
         if entry is not None:
             events.append((m.start(), m.end(), "narrative", entry, "", m.group(0)))
+    return events
 
-    events.sort(key=lambda ev: ev[0])
+
+def _emit(events: list[Event], base: int, report: CitationReport, where: str) -> None:
+    """Citations in reading order; a bare page cites the last author named (and gives a narrative mention its page)."""
     last: SourceEntry | None = None
     pending_narrative: int | None = None  # index into report.citations of a narrative mention awaiting its page
     for start, end, kind, entry, pages, surface in events:
@@ -181,12 +206,10 @@ def find_citations(text: str, base: int, resolver: Resolver, where: str = "") ->
             continue
         assert entry is not None
         last = entry
-        last_by_family[entry.family] = entry
         report.citations.append(
             CitationRef(key=entry.key, pages=pages, surface=surface, start=base + start, end=base + end)
         )
         pending_narrative = len(report.citations) - 1 if kind == "narrative" else None
-    return report
 
 
 def _inside_paren(text: str, i: int) -> bool:

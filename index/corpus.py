@@ -49,15 +49,26 @@ def _split_long(text: str, chunk_size: int, overlap: int) -> list[tuple[int, str
 def _article_passages(
     article: Article, resolver: Resolver, chunk_size: int, overlap: int
 ) -> tuple[list[Passage], list[str]]:
-    passages: list[Passage] = []
+    passages = _front_passages(article)
     warnings: list[str] = []
+    for para in [article.summary, *article.paragraphs]:
+        chunks, found = _paragraph_passages(para, resolver, chunk_size, overlap)
+        passages.extend(chunks)
+        warnings.extend(found)
+    return passages, warnings
+
+
+def _front_passages(article: Article) -> list[Passage]:
+    """The title page and the author note, rendered as sentences a reader can quote."""
     fm = article.front_matter
-    front_text = (  # the header block, rendered as sentences a reader can quote
+    front_text = (
         f"The article “{article.title.title()}” is by {article.author.title()}. "
         f"It was published in the {article.journal.title()}, {article.issue.title()}, ISSN: {article.issn}. "
         f"Its key words are {', '.join(article.keywords)}."
     )
-    passages.append(
+    aff = article.affiliation_block
+    aff_text = f"About the author: {article.author.title()} — {article.affiliation}"
+    return [
         Passage(
             id=passage_id("article", "front", 0, front_text),
             kind="article",
@@ -66,11 +77,7 @@ def _article_passages(
             paragraph=1,
             start=fm.start,
             end=article.keywords_block.end,
-        )
-    )
-    aff = article.affiliation_block
-    aff_text = f"About the author: {article.author.title()} — {article.affiliation}"
-    passages.append(
+        ),
         Passage(
             id=passage_id("article", "author", 0, aff_text),
             kind="article",
@@ -79,37 +86,38 @@ def _article_passages(
             paragraph=1,
             start=aff.start,
             end=aff.end,
-        )
-    )
-    for para in [article.summary, *article.paragraphs]:
-        where = (
-            f"{para.section} › {para.subsection} ¶{para.number}"
-            if para.subsection
-            else f"{para.section} ¶{para.number}"
-        )
-        report = find_citations(para.text, 0, resolver, where)
-        warnings.extend(report.warnings)
-        for chunk_no, (at, chunk) in enumerate(_split_long(para.text, chunk_size, overlap)):
-            cites = [
-                c.model_copy(update={"start": para.file_offset(c.start), "end": para.file_offset(c.end)})
-                for c in report.citations
-                if at <= c.start < at + len(chunk)
-            ]
-            start = para.file_offset(at)
-            passages.append(
-                Passage(
-                    id=passage_id("article", where, chunk_no, chunk),
-                    kind="article",
-                    text=chunk,
-                    section=para.section,
-                    subsection=para.subsection,
-                    paragraph=para.number,
-                    start=start,
-                    end=para.file_offset(at + len(chunk)),
-                    citations=cites,
-                )
+        ),
+    ]
+
+
+def _paragraph_passages(
+    para: Paragraph, resolver: Resolver, chunk_size: int, overlap: int
+) -> tuple[list[Passage], list[str]]:
+    """One paragraph's chunks, each with the citations that fall inside it; and the citation warnings."""
+    place = f"{para.section} › {para.subsection}" if para.subsection else para.section
+    where = f"{place} ¶{para.number}"
+    report = find_citations(para.text, 0, resolver, where)
+    passages = []
+    for chunk_no, (at, chunk) in enumerate(_split_long(para.text, chunk_size, overlap)):
+        cites = [
+            c.model_copy(update={"start": para.file_offset(c.start), "end": para.file_offset(c.end)})
+            for c in report.citations
+            if at <= c.start < at + len(chunk)
+        ]
+        passages.append(
+            Passage(
+                id=passage_id("article", where, chunk_no, chunk),
+                kind="article",
+                text=chunk,
+                section=para.section,
+                subsection=para.subsection,
+                paragraph=para.number,
+                start=para.file_offset(at),
+                end=para.file_offset(at + len(chunk)),
+                citations=cites,
             )
-    return passages, warnings
+        )
+    return passages, report.warnings
 
 
 def citing_sentences(corpus_passages: list[Passage], key: str) -> list[tuple[Passage, str, str]]:

@@ -218,6 +218,26 @@ def _cached(record: dict[str, Any] | None, key: str, dest_dir: Path) -> Path | N
     return path if path.is_file() and path.stat().st_size == record.get("bytes") else None
 
 
+def _revalidation(record: dict[str, Any] | None) -> dict[str, str]:
+    """Conditional-request headers from a cached fetch's validators (its ETag and Last-Modified)."""
+    headers: dict[str, str] = {}
+    if record and record.get("etag"):
+        headers["If-None-Match"] = record["etag"]
+    if record and record.get("last_modified"):
+        headers["If-Modified-Since"] = record["last_modified"]
+    return headers
+
+
+def _store(got: _Download, target: Path, cached: Path | None) -> Path:
+    """Move a finished download into place; an earlier copy under another suffix is removed (the type changed,
+    e.g. .html -> .pdf: one file per key)."""
+    assert got.tmp is not None
+    os.replace(got.tmp, target)
+    if cached is not None and cached != target:
+        cached.unlink(missing_ok=True)
+    return target
+
+
 def _fetch_one(
     client: httpx.Client,
     entry: SourceEntry,
@@ -245,17 +265,11 @@ def _fetch_one(
         return result("skipped", f"full text already present ({present[key]}); remove it to fetch this URL")
     if cached is not None and not force:
         return result("cached", f"already fetched as {cached.name}", cached, cached.stat().st_size)
-    headers: dict[str, str] = {}
-    if cached is not None and record:
-        if record.get("etag"):
-            headers["If-None-Match"] = record["etag"]
-        if record.get("last_modified"):
-            headers["If-Modified-Since"] = record["last_modified"]
     try:
         got, attempts = _get(
             client,
             url,
-            headers=headers,
+            headers=_revalidation(record) if cached is not None else {},
             dest_dir=dest_dir,
             key=key,
             max_bytes=max_bytes,
@@ -269,10 +283,7 @@ def _fetch_one(
         return result("cached", f"not modified since last fetch ({cached.name})", cached, cached.stat().st_size)
     if got.tmp is None:
         return result("error", "server answered 304 Not Modified to an unconditional request")
-    target = dest_dir / f"{key}{_suffix(got.content_type, got.head, url)}"
-    os.replace(got.tmp, target)
-    if cached is not None and cached != target:
-        cached.unlink(missing_ok=True)  # the type changed (e.g. .html -> .pdf): keep one file per key
+    target = _store(got, dest_dir / f"{key}{_suffix(got.content_type, got.head, url)}", cached)
     cache[url] = {
         "key": key,
         "file": target.name,

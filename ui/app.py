@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
@@ -144,11 +145,9 @@ def generator_choices(settings: Settings) -> list[str]:
     return ["extractive", "llm"] if settings.llm_base_url else ["extractive"]
 
 
-def build_app(settings: Settings, assistant: Assistant | None = None) -> Any:
-    """Build the Blocks (chat, citations panel, sources tab, settings) without launching."""
-    assistant = assistant or Assistant.from_settings(settings)
-    views = assistant.sources()
-    shown_for: dict[str, Any] = {"handle": assistant.handle, "views": views}
+def _handlers(settings: Settings, assistant: Assistant) -> SimpleNamespace:
+    """The page's event handlers (answer, feedback, clear, bibliography filter) and the generator choices."""
+    shown_for: dict[str, Any] = {"handle": assistant.handle, "views": assistant.sources()}
 
     def current_views() -> list[Any]:
         # the bibliography of the generation in use: a re-index that adds a full text changes its badges
@@ -159,8 +158,8 @@ def build_app(settings: Settings, assistant: Assistant | None = None) -> Any:
 
     def filter_view(q: object) -> str:
         return sources_html(current_views(), q if isinstance(q, str) else "", settings.max_filter_chars)
+
     choices = generator_choices(settings)
-    default_gen = settings.generator if settings.generator in choices else "extractive"
 
     def respond(message: str, turns: list[Turn], generator: str, top_k: float) -> Iterator[tuple[Any, ...]]:
         # the box is emptied and locked while the answer streams, then unlocked (one question at a time per page).
@@ -187,6 +186,21 @@ def build_app(settings: Settings, assistant: Assistant | None = None) -> Any:
     def clear() -> tuple[Any, ...]:
         return [], citations_html([]), [], gr.update(value="", interactive=True)
 
+    return SimpleNamespace(
+        views=shown_for["views"],
+        choices=choices,
+        filter_view=filter_view,
+        respond=respond,
+        on_like=on_like,
+        clear=clear,
+    )
+
+
+def build_app(settings: Settings, assistant: Assistant | None = None) -> Any:
+    """Build the Blocks (chat, citations panel, sources tab, settings) without launching."""
+    on = _handlers(settings, assistant or Assistant.from_settings(settings))
+    choices, views = on.choices, on.views
+    default_gen = settings.generator if settings.generator in choices else "extractive"
     with gr.Blocks(title="CSTO article assistant", fill_width=True) as app:
         gr.Markdown("## CSTO article assistant\nQuestions about Lacroix (2020) on the CSTO and the 41 works it cites. "
                     "Every sentence of an answer is quoted from the sources; click a marker like **[1]** to see it.")
@@ -218,14 +232,14 @@ def build_app(settings: Settings, assistant: Assistant | None = None) -> Any:
         outputs = [chatbot, panel, turns, box]
         inputs = [box, turns, generator, top_k]
         # one listener for Enter and the Ask button, ignoring new triggers while an answer is pending
-        gr.on([box.submit, send.click], respond, inputs, outputs, api_name="chat", trigger_mode="once")
-        reset.click(clear, None, outputs, api_visibility="private", queue=False)
-        chatbot.clear(clear, None, outputs, api_visibility="private", queue=False)
-        chatbot.like(on_like, [turns], None, api_visibility="private", queue=False)
+        gr.on([box.submit, send.click], on.respond, inputs, outputs, api_name="chat", trigger_mode="once")
+        reset.click(on.clear, None, outputs, api_visibility="private", queue=False)
+        chatbot.clear(on.clear, None, outputs, api_visibility="private", queue=False)
+        chatbot.like(on.on_like, [turns], None, api_visibility="private", queue=False)
         top_k.change(lambda t, k: citations_html(t, int(k)), [turns, top_k], panel, api_visibility="private",
                      queue=False)
         # queued one at a time, the latest value only, the filter's length capped (settings.max_filter_chars)
-        query.change(filter_view, query, sources, api_name="sources", concurrency_limit=1,
+        query.change(on.filter_view, query, sources, api_name="sources", concurrency_limit=1,
                      trigger_mode="always_last")
     return app
 
