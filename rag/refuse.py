@@ -7,6 +7,7 @@ answerable and unanswerable questions (`python -m eval.fit`)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,7 @@ CHECKS: tuple[str, ...] = (
     "year_unmet",  # the question names a year the best sentence (in context) does not
     "figure_unmet",  # the question names another figure ("Protocol 3") the best sentence (in context) does not state
     "names_missing",  # share of the question's proper names found in none of the retrieved candidates
+    "work_named",  # the best sentence is the bibliography card of a work whose author the question names
     "log_terms",
 )
 TOP = 2
@@ -70,12 +72,17 @@ def checks(query: Query, scored: list[Scored], reader: Reader) -> np.ndarray:
     number_asked = query.intent == "number_date"
     slot = not number_asked or any(has_number(s.sentence.text) for s in top)
     best = reader.context_text(top[0].sentence.row) if top else ""
+    card = top[0].sentence.passage if top and top[0].sentence.passage.kind == "source_card" else None
     kind = query.answer_type
     type_unmet = (
         (kind == "year" and not years(best))
         or (kind == "number" and not (has_amount(best) or (counts_years(query.text) and years(best))))
-        or (query.asks_place and not names_place(best))
+        # "where" of a cited work asks where it was published, which its card always says
+        or (query.asks_place and card is None and not names_place(best))
     )
+    entry = reader.handle.entries.get(card.source_key or "") if card else None
+    asked = {w.lower() for w in re.findall(r"[\w'’-]+", query.text)}
+    work_named = entry is not None and not entry.organisation and entry.family.split()[-1].lower() in asked
     year_unmet = bool(query.years) and not set(query.years) & set(years(best))
     figure_unmet = not set(query.figures) <= stated_figures(best)
     seen = " ".join(s.sentence.text for s in scored).lower()
@@ -92,6 +99,7 @@ def checks(query: Query, scored: list[Scored], reader: Reader) -> np.ndarray:
             float(year_unmet),
             float(figure_unmet),
             len(names_missing) / len(query.names) if query.names else 0.0,
+            float(work_named),
             float(np.log1p(len(terms))),
         ]
     )

@@ -196,6 +196,26 @@ def test_an_answer_must_give_the_kind_of_thing_asked_and_the_figures_named(assis
     assert assistant.ask("How many officers staff the Crisis Response Center?").refused
 
 
+def test_a_question_naming_a_cited_author_is_judged_on_that_work_s_card(assistant):
+    """A made-up request for where a cited work appeared: its card is the best sentence, the question names its author
+    (work_named), and a card always says where a work appeared, so "where" is met without a place name."""
+    from rag.refuse import CHECKS, checks
+
+    gen = assistant.live.get()
+    for asked, named, type_unmet in (
+        ("Gheciu on socialisation and the new Europe: where can I read it?", 1.0, 0.0),
+        ("What does the alliance's charter promise its members?", 0.0, 0.0),
+    ):
+        query = assistant.parse(asked)
+        scored = gen.reader.score(query, gen.reader.candidates(assistant.retrieve(asked), assistant.policy.depth))
+        assert (scored[0].sentence.passage.kind == "source_card") == bool(named), asked
+        values = checks(query, scored, gen.reader)
+        assert values[CHECKS.index("work_named")] == named, asked
+        assert values[CHECKS.index("type_unmet")] == type_unmet, asked
+    answer = assistant.ask("Gheciu on socialisation and the new Europe: where can I read it?")
+    assert not answer.refused and "International Organization" in answer.text
+
+
 def test_a_summary_of_a_part_opens_with_the_sentence_where_the_article_speaks_of_itself(assistant):
     """The article's conclusion opens its verdict with "In conclusion, though the CSTO has been labelled ..."."""
     answer = assistant.ask("tl;dr of the final section pls")
