@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.dataset import load_dataset
-from eval.metrics import LOWER_IS_BETTER, METRICS, aggregate, by_category
+from eval.metrics import LEAD_OUTCOMES, LOWER_IS_BETTER, METRICS, aggregate, by_category, lead_outcomes
 from eval.runner import run_baseline, run_pipeline, write_results
 from eval.sets import EvalSet, eval_sets
 from index import offline
@@ -58,7 +58,7 @@ def run_all(settings: Settings, out: Path, baseline: bool = True) -> dict[str, A
         rows.append({k: v for k, v in result.items() if k != "per_question"})
     for role, records in pooled.items():
         rows.append({"set": f"all {role} (pooled)", "role": role, "n": len(records), "metrics": aggregate(records),
-                     "by_category": by_category(records), "baseline": None})
+                     "by_category": by_category(records), "lead_outcomes": lead_outcomes(records), "baseline": None})
     combined = {"generator": settings.generator, "sets": rows}
     out.mkdir(parents=True, exist_ok=True)
     (out / "combined.json").write_text(json.dumps(combined, indent=1), encoding="utf-8")
@@ -69,7 +69,8 @@ def run_all(settings: Settings, out: Path, baseline: bool = True) -> dict[str, A
 
 def _result(s: EvalSet, records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"set": s.name, "role": s.role, "dataset": str(s.path), "generator": "extractive", "n": len(records),
-            "metrics": aggregate(records), "by_category": by_category(records), "baseline": None}
+            "metrics": aggregate(records), "by_category": by_category(records),
+            "lead_outcomes": lead_outcomes(records), "baseline": None}
 
 
 def _fmt(value: float | None, metric: str) -> str:
@@ -98,6 +99,8 @@ def markdown(combined: dict[str, Any]) -> str:
     """combined.md: the table, the plots, and per-category figures of the pooled rows."""
     parts = ["# Eval: every set", "", table(combined), ""]
     parts += [f"![{c}](plots/{c}.png)" for c in COLUMNS]
+    parts += ["", "## Where the lead is lost", "", outcomes_table(combined), ""]
+    parts += ["![lead outcomes](plots/lead_outcomes.png)"]
     for row in combined["sets"]:
         if row["set"].startswith("all "):
             head = "| category | " + " | ".join(SHORT[c] for c in COLUMNS) + " |"
@@ -105,6 +108,37 @@ def markdown(combined: dict[str, Any]) -> str:
             for cat, metrics in row["by_category"].items():
                 parts.append(f"| {cat} | " + " | ".join(_fmt(metrics.get(c), c) for c in COLUMNS) + " |")
     return "\n".join(parts) + "\n"
+
+
+def outcomes_table(combined: dict[str, Any]) -> str:
+    """Per set, the share of answerable questions in each eval.metrics.LEAD_OUTCOMES class."""
+    lines = ["| set | " + " | ".join(LEAD_OUTCOMES) + " |", "|" + "---|" * (len(LEAD_OUTCOMES) + 1)]
+    for row in combined["sets"]:
+        shares = row.get("lead_outcomes") or {}
+        lines.append(f"| {row['set']} | " + " | ".join(_fmt(shares.get(o), o) for o in LEAD_OUTCOMES) + " |")
+    return "\n".join(lines)
+
+
+def plot_outcomes(combined: dict[str, Any], path: Path) -> None:
+    """Stacked bars: per set, where its answerable questions' evidence ends up (eval.metrics.LEAD_OUTCOMES)."""
+    import matplotlib.pyplot as plt
+
+    rows = [row for row in combined["sets"] if row.get("lead_outcomes")]
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    left = [0.0] * len(rows)
+    colours = ("#4c9a5a", "#9cc7a4", "#e3b04b", "#c8553d", "#7a7a7a")
+    for outcome, colour in zip(LEAD_OUTCOMES, colours, strict=True):
+        shares = [row["lead_outcomes"][outcome] for row in rows]
+        ax.barh(range(len(rows)), shares, left=left, color=colour, label=outcome)
+        left = [a + b for a, b in zip(left, shares, strict=True)]
+    ax.set_yticks(range(len(rows)), [f"{row['set']} ({row['role']})" for row in rows], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_title("Where each answerable question's evidence ends up (share of questions)")
+    ax.legend(ncol=5, fontsize=7, loc="lower center", bbox_to_anchor=(0.5, -0.28))
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
 def plot(combined: dict[str, Any], folder: Path) -> None:
@@ -126,6 +160,7 @@ def plot(combined: dict[str, Any], folder: Path) -> None:
         fig.tight_layout()
         fig.savefig(folder / f"{c}.png", dpi=90)
         plt.close(fig)
+    plot_outcomes(combined, folder / "lead_outcomes.png")
 
 
 def run_all_cli(settings: Settings, out: str, baseline: bool) -> int:

@@ -325,6 +325,33 @@ def by_category(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, flo
     return {c: aggregate([r for r in records if r["category"] == c]) for c in cats}
 
 
+LEAD_OUTCOMES: tuple[str, ...] = ("lead", "quoted later", "retrieved, not quoted", "not retrieved", "refused")
+"""Where an answerable question's evidence ends up: the answer's first sentence holds it (or a key fact); a later
+sentence does; a passage among the top MRR_K retrieved holds it but no quoted sentence does; no such passage does;
+or the question was refused. The first miss tells which stage lost the lead: the reader's order, its choice, the
+retrieval, or the answerability check."""
+
+
+def lead_outcome(record: Mapping[str, Any]) -> str | None:
+    """The LEAD_OUTCOMES class of one per-question record (None for a question without evidence)."""
+    m = record["metrics"]
+    if not record["answerable"] or m["evidence_hit"] is None:
+        return None
+    if record["refused"]:
+        return "refused"
+    if m["lead_hit"]:
+        return "lead"
+    if m["evidence_hit"]:
+        return "quoted later"
+    return "retrieved, not quoted" if record.get("evidence_rank") is not None else "not retrieved"
+
+
+def lead_outcomes(records: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """The share of each LEAD_OUTCOMES class among the answerable questions with evidence ({} when there are none)."""
+    found = [o for o in (lead_outcome(r) for r in records) if o is not None]
+    return {o: found.count(o) / len(found) for o in LEAD_OUTCOMES} if found else {}
+
+
 def refusal_tradeoff(
     strengths: Sequence[tuple[float, bool] | tuple[float, bool, bool]], thresholds: Sequence[float]
 ) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ import pytest
 from eval.baseline import split_sentences
 from eval.dataset import EvalItem
 from eval.metrics import (
+    LEAD_OUTCOMES,
     METRICS,
     Sentence,
     aggregate,
@@ -17,6 +18,8 @@ from eval.metrics import (
     content_words,
     evidence_rank,
     key_fact_share,
+    lead_outcome,
+    lead_outcomes,
     numbers,
     percentile,
     refusal_tradeoff,
@@ -316,3 +319,29 @@ def test_lead_hit_and_sentence_precision_follow_their_definitions() -> None:
     assert precision_metrics(it, refused) == {"lead_hit": 0.0, "sentence_precision": None}
     assert precision_metrics(item(answerable=False, key_facts=[], evidence=[], category="unanswerable"),
                              lead_first) == {"lead_hit": None, "sentence_precision": None}
+
+
+def test_lead_outcome_says_which_stage_lost_the_lead() -> None:
+    """Made-up records: the first miss decides (refused, then the answer's order, then what was quoted, then
+    retrieval); a question without evidence and an unanswerable one have no outcome."""
+
+    def record(lead: float | None, hit: float | None, rank: int | None, refused: bool = False, answerable: bool = True):
+        return {
+            "answerable": answerable,
+            "refused": refused,
+            "evidence_rank": rank,
+            "metrics": {"lead_hit": lead, "evidence_hit": hit},
+        }
+
+    records = [
+        record(1.0, 1.0, 1),
+        record(0.0, 1.0, 2),
+        record(0.0, 0.0, 3),
+        record(0.0, 0.0, None),
+        record(0.0, 0.0, 1, refused=True),
+        record(None, None, None),
+        record(None, None, None, answerable=False),
+    ]
+    assert [lead_outcome(r) for r in records] == [*LEAD_OUTCOMES, None, None]
+    assert lead_outcomes(records) == {o: 0.2 for o in LEAD_OUTCOMES}
+    assert lead_outcomes(records[-2:]) == {}
