@@ -42,7 +42,7 @@ from tqdm import tqdm
 
 from eval.dataset import EvalItem, load_dataset
 from eval.metrics import holds_evidence, key_fact_share, relevant_sentence, source_share
-from eval.sets import eval_sets
+from eval.sets import EvalSet, eval_sets
 from index.settings import load_settings
 from rag.api import Assistant
 from rag.cite import sources_of
@@ -77,10 +77,11 @@ class Example:
     labels: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
-def writer(set_name: str, item_id: str) -> str:
-    """The cross-validation group of a question: its set, or in a merged pool the old set's id prefix ("h14")."""
+def writer(s: EvalSet, item_id: str) -> str:
+    """The cross-validation group of a question: its set (or the set it rewords, `fold_with`), or in a merged pool
+    the old set's id prefix ("h14")."""
     m = re.match(r"^(.*?)[-_]?\d{3}$", item_id)
-    return f"{set_name}:{m.group(1)}" if m and set_name.endswith("heldouts") else set_name
+    return f"{s.name}:{m.group(1)}" if m and s.name.endswith("heldouts") else s.fold_with or s.name
 
 
 def gather(assistant: Assistant, fitted: bool = True, model: ReaderModel | None = None) -> list[Example]:
@@ -93,7 +94,7 @@ def gather(assistant: Assistant, fitted: bool = True, model: ReaderModel | None 
     for s in (s for s in eval_sets("dev") if s.fitted == fitted and not s.derived_from and (fitted or s.grid)):
         for item in load_dataset(s.path):
             history = [t.model_dump() for t in item.history] or None
-            out.append(Example(item, writer(s.name, item.id), assistant.parse(item.question, history)))
+            out.append(Example(item, writer(s, item.id), assistant.parse(item.question, history)))
     for ex in tqdm(out, desc="retrieve", unit="q", file=sys.stderr):
         vector = model.retrieval_vector(ex.query.search_vector)
         retrieved = assistant.retriever.retrieve(ex.query.search, vector=vector)

@@ -21,6 +21,7 @@ class EvalSet:
     derived_from: str = ""  # made from another set's questions by a script: neither fitted on nor pooled
     fit: bool = True  # whether eval/fit.py fits the reader on it (dev sets only)
     grid: bool = True  # a dev set not fitted on: whether the fit report's answerability L2 grid is measured on it
+    fold_with: str = ""  # another set whose questions it rewords: eval/fit.py keeps both in one cross-validation fold
 
     @property
     def fitted(self) -> bool:
@@ -38,7 +39,7 @@ def eval_sets(role: str | None = None) -> list[EvalSet]:
     raw = tomllib.loads(SETS_FILE.read_text(encoding="utf-8"))["sets"]
     out = [
         EvalSet(name, spec["role"], spec["purpose"], spec.get("derived_from", ""), spec.get("fit", True),
-                spec.get("grid", True))
+                spec.get("grid", True), spec.get("fold_with", ""))
         for name, spec in raw.items()
     ]
     return [s for s in out if role is None or s.role == role]
