@@ -311,25 +311,25 @@ class _PageHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
-@pytest.fixture()
-def pages() -> Iterator[_Pages]:
-    """Two loopback HTTP servers would be one too few: this one, plus `second` below."""
+def _serve_pages() -> Iterator[_Pages]:
     srv = _Pages(("127.0.0.1", 0), _PageHandler)
     srv.hits, srv.redirect_to = [], ""
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     yield srv
     srv.shutdown()
     srv.server_close()
+
+
+@pytest.fixture()
+def pages() -> Iterator[_Pages]:
+    """A loopback HTTP server recording its hits (a redirect needs a second one: `second` below)."""
+    yield from _serve_pages()
 
 
 @pytest.fixture()
 def second() -> Iterator[_Pages]:
-    srv = _Pages(("127.0.0.1", 0), _PageHandler)
-    srv.hits, srv.redirect_to = [], ""
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    """Another loopback HTTP server, for a redirect's target."""
+    yield from _serve_pages()
 
 
 def _entry(key: str, url: str):  # noqa: ANN202 - a SourceEntry
