@@ -216,6 +216,16 @@ def test_a_question_naming_a_cited_author_is_judged_on_that_work_s_card(assistan
     assert not answer.refused and "International Organization" in answer.text
 
 
+def test_the_article_s_own_title_is_read_from_its_title_page(assistant):
+    """A question about the title of the article itself names its title page (lexicon: parts.front); a question
+    about a cited work's title is still answered from that work's card."""
+    for asked in ("What's the article's title?", "what is the paper titled"):
+        answer = assistant.ask(asked)
+        assert not answer.refused and "Finding Future Direction" in answer.citations[0].quote, asked
+    answer = assistant.ask("Kucera's piece on Syria: I need the title for my reference list.")
+    assert "Not Yet Willing" in answer.citations[0].quote
+
+
 def test_a_summary_of_a_part_opens_with_the_sentence_where_the_article_speaks_of_itself(assistant):
     """The article's conclusion opens its verdict with "In conclusion, though the CSTO has been labelled ..."."""
     answer = assistant.ask("tl;dr of the final section pls")
