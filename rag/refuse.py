@@ -81,8 +81,8 @@ def checks(query: Query, scored: list[Scored], reader: Reader) -> np.ndarray:
         or (query.asks_place and card is None and not names_place(best))
     )
     entry = reader.handle.entries.get(card.source_key or "") if card else None
-    asked = {w.lower() for w in re.findall(r"[\w'’-]+", query.text)}
-    work_named = entry is not None and not entry.organisation and entry.family.split()[-1].lower() in asked
+    asked = set(re.findall(r"\w+", query.text.lower()))  # "Bohdan's" names Bohdan
+    work_named = entry is not None and not entry.organisation and re.findall(r"\w+", entry.family.lower())[-1] in asked
     year_unmet = bool(query.years) and not set(query.years) & set(years(best))
     figure_unmet = not set(query.figures) <= stated_figures(best)
     seen = " ".join(s.sentence.text for s in scored).lower()

@@ -204,6 +204,7 @@ def test_a_question_naming_a_cited_author_is_judged_on_that_work_s_card(assistan
     gen = assistant.live.get()
     for asked, named, type_unmet in (
         ("Gheciu on socialisation and the new Europe: where can I read it?", 1.0, 0.0),
+        ("Where did Gheciu's piece on socialisation and the new Europe appear?", 1.0, 0.0),  # a possessive names her
         ("What does the alliance's charter promise its members?", 0.0, 0.0),
     ):
         query = assistant.parse(asked)
