@@ -4,6 +4,7 @@ answer text, one [n] marker per sentence."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from index.types import Passage, SourceEntry
@@ -23,6 +24,48 @@ class Sentence:
     def text(self) -> str:
         """The sentence, verbatim."""
         return self.passage.text[self.start : self.end]
+
+
+@dataclass(frozen=True)
+class AuthorName:
+    """One author of a cited work, as a question may name it."""
+
+    key: str  # the work's bibliography key
+    name: str  # the family name (or the organisation's name), folded
+    year: str
+    organisation: bool
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics: "Wæver" = "waever", "Réjeanne" = "rejeanne"."""
+    text = unicodedata.normalize("NFKD", text.lower().replace("æ", "ae"))
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+def author_names(entries: dict[str, SourceEntry]) -> list[AuthorName]:
+    """The first three authors of every cited work."""
+    return [
+        AuthorName(key, fold(author if entry.organisation else author.split(",")[0].strip()), str(entry.year),
+                   entry.organisation)
+        for key, entry in entries.items()
+        for author in entry.authors[:3]
+    ]
+
+
+def works_named(question: str, names: list[AuthorName]) -> dict[str, float]:
+    """The works a question names by an author ("Allison 2018", "the book by Buzan and Waever"): 2 when it also
+    names the work's year, else 1. An organisation counts only with its year (the article's subject is also an
+    author of its own documents)."""
+    asked = fold(question)
+    hits: dict[str, float] = {}
+    for n in names:
+        if len(n.name) < 3 or not re.search(rf"(?<!\w){re.escape(n.name)}(?!\w)", asked):
+            continue
+        dated = re.search(rf"\b{n.year}", asked) is not None
+        if n.organisation and not dated:
+            continue
+        hits[n.key] = max(hits.get(n.key, 0.0), 2.0 if dated else 1.0)
+    return hits
 
 
 def _local_offset(p: Passage, surface: str, approx: int) -> int:

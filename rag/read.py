@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from index.store import IndexHandle
-from rag.cite import Sentence, sources_of
+from rag.cite import Sentence, author_names, sources_of
 from rag.lexicon import DATA
 from rag.parts import part_ids, subject_words
 from rag.query import INTENTS, IntentModel, Query
@@ -173,6 +173,7 @@ class Reader:
         self.vocabulary = frozenset(df)
         self.max_idf = max(self.idf.values(), default=1.0)
         self.subject = subject_words(handle.passages)
+        self.authors = author_names(handle.entries)  # for questions naming a cited work by its author
 
     def topical(self, word: str) -> bool:
         """Whether a stemmed content word names a topic within the corpus (it is indexed, and it does not name the

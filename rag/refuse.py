@@ -7,12 +7,12 @@ answerable and unanswerable questions (`python -m eval.fit`)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from index.types import Passage
+from rag.cite import works_named
 from rag.query import Query
 from rag.read import FEATURES, Reader, ReaderModel, Scored
 from rag.text import counts_years, has_amount, has_number, names_place, stated_figures, years
@@ -80,9 +80,7 @@ def checks(query: Query, scored: list[Scored], reader: Reader) -> np.ndarray:
         # "where" of a cited work asks where it was published, which its card always says
         or (query.asks_place and card is None and not names_place(best))
     )
-    entry = reader.handle.entries.get(card.source_key or "") if card else None
-    asked = set(re.findall(r"\w+", query.text.lower()))  # "Bohdan's" names Bohdan
-    work_named = entry is not None and not entry.organisation and re.findall(r"\w+", entry.family.lower())[-1] in asked
+    work_named = card is not None and (card.source_key or "") in works_named(query.text, reader.authors)
     year_unmet = bool(query.years) and not set(query.years) & set(years(best))
     figure_unmet = not set(query.figures) <= stated_figures(best)
     seen = " ".join(s.sentence.text for s in scored).lower()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import threading
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
@@ -14,6 +13,7 @@ import numpy as np
 
 from index.acronyms import acronyms, expand
 from index.store import IndexHandle
+from rag.cite import author_names, works_named
 from rag.lexicon import lexicon
 from rag.parts import part_ids
 from rag.types import ScoredPassage
@@ -92,29 +92,12 @@ def bibliography_retriever(handle: IndexHandle) -> Any:
 
     from index.store import to_node
 
-    def fold(text: str) -> str:  # "Wæver" = "waever", "Réjeanne" = "rejeanne"
-        text = unicodedata.normalize("NFKD", text.lower().replace("æ", "ae"))
-        return "".join(ch for ch in text if not unicodedata.combining(ch))
-
     cards = {p.source_key: p for p in handle.passages.values() if p.kind == "source_card" and p.source_key}
-    names: list[tuple[str, str, str, bool]] = []  # (key, folded name, year, organisation)
-    for key, entry in handle.entries.items():
-        if key in cards:
-            for author in entry.authors[:3]:
-                family = author if entry.organisation else author.split(",")[0].strip()
-                names.append((key, fold(family), str(entry.year), entry.organisation))
+    names = [n for n in author_names(handle.entries) if n.key in cards]
 
     class BibliographyRetriever(BaseRetriever):
         def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-            query = fold(query_bundle.query_str)
-            hits: dict[str, float] = {}
-            for key, name, year, organisation in names:
-                if len(name) < 3 or not re.search(rf"(?<!\w){re.escape(name)}(?!\w)", query):
-                    continue
-                dated = re.search(rf"\b{year}", query) is not None
-                if organisation and not dated:
-                    continue
-                hits[key] = max(hits.get(key, 0.0), 2.0 if dated else 1.0)
+            hits = works_named(query_bundle.query_str, names)
             best = sorted(hits, key=lambda k: -hits[k])[:3]
             return [NodeWithScore(node=to_node(cards[k]), score=hits[k]) for k in best]
 
