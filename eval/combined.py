@@ -17,6 +17,7 @@ from eval.dataset import load_dataset
 from eval.metrics import LEAD_OUTCOMES, LOWER_IS_BETTER, METRICS, aggregate, by_category, lead_outcomes
 from eval.runner import run_baseline, run_pipeline, write_results
 from eval.sets import EvalSet, eval_sets
+from eval.targets import GAP_SETS, gap_table, gaps, intervals, targets_table
 from index import offline
 from index.settings import Settings
 
@@ -46,8 +47,11 @@ def run_all(settings: Settings, out: Path, baseline: bool = True) -> dict[str, A
     assistant = Assistant.from_settings(settings)
     rows: list[dict[str, Any]] = []
     pooled: dict[str, list[dict[str, Any]]] = {"dev": [], "blind": []}
+    kept: dict[str, list[dict[str, Any]]] = {}
     for s in eval_sets():
         records = run_pipeline(assistant, load_dataset(s.path), settings.generator)
+        if s.name in GAP_SETS:
+            kept[s.name] = records
         if not s.derived_from:  # its questions are another set's already pooled
             pooled[s.role] += records
         result = _result(s, records)
@@ -58,8 +62,11 @@ def run_all(settings: Settings, out: Path, baseline: bool = True) -> dict[str, A
         rows.append({k: v for k, v in result.items() if k != "per_question"})
     for role, records in pooled.items():
         rows.append({"set": f"all {role} (pooled)", "role": role, "n": len(records), "metrics": aggregate(records),
-                     "by_category": by_category(records), "lead_outcomes": lead_outcomes(records), "baseline": None})
-    combined = {"generator": settings.generator, "sets": rows}
+                     "intervals": intervals(records), "by_category": by_category(records),
+                     "lead_outcomes": lead_outcomes(records), "baseline": None})
+    combined: dict[str, Any] = {"generator": settings.generator, "sets": rows}
+    if len(kept) == len(GAP_SETS):
+        combined["gaps"] = gaps(*(kept[name] for name in GAP_SETS))
     out.mkdir(parents=True, exist_ok=True)
     (out / "combined.json").write_text(json.dumps(combined, indent=1), encoding="utf-8")
     (out / "combined.md").write_text(markdown(combined), encoding="utf-8")
@@ -69,7 +76,7 @@ def run_all(settings: Settings, out: Path, baseline: bool = True) -> dict[str, A
 
 def _result(s: EvalSet, records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"set": s.name, "role": s.role, "dataset": str(s.path), "generator": "extractive", "n": len(records),
-            "metrics": aggregate(records), "by_category": by_category(records),
+            "metrics": aggregate(records), "intervals": intervals(records), "by_category": by_category(records),
             "lead_outcomes": lead_outcomes(records), "baseline": None}
 
 
@@ -98,6 +105,9 @@ def table(combined: dict[str, Any]) -> str:
 def markdown(combined: dict[str, Any]) -> str:
     """combined.md: the table, the plots, and per-category figures of the pooled rows."""
     parts = ["# Eval: every set", "", table(combined), ""]
+    parts += ["## The answers issue's targets", "", "Each figure with its 95 % bootstrap interval over questions "
+              "(eval/targets.py).", "", targets_table(combined, SHORT), ""]
+    parts += ["## Blind against dev", "", gap_table(combined, SHORT), ""]
     parts += [f"![{c}](plots/{c}.png)" for c in COLUMNS]
     parts += ["", "## Where the lead is lost", "", outcomes_table(combined), ""]
     parts += ["![lead outcomes](plots/lead_outcomes.png)"]

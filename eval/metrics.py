@@ -299,6 +299,17 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return float(np.percentile(np.asarray(values, dtype=float), q, method="linear")) if values else None
 
 
+def interval(values: Iterable[float | None], draws: int = 2000, level: float = 0.95) -> tuple[float, float] | None:
+    """The percentile-bootstrap interval of a mean over questions (`draws` resamples with a fixed seed, so the same
+    answers give the same interval); None when there are no values."""
+    kept = np.asarray([v for v in values if v is not None], dtype=float)
+    if not len(kept):
+        return None
+    means = kept[np.random.default_rng(0).integers(0, len(kept), (draws, len(kept)))].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
+
+
 def aggregate(records: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
     """Dataset-level metrics from per-question records (citation metrics are pooled over all citations/sentences)."""
     out: dict[str, float | None] = {m: mean_or_none(r["metrics"][m] for r in records) for m in MEAN_METRICS}

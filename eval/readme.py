@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from eval.combined import table
+from eval.combined import SHORT, table
+from eval.targets import gap_table, targets_table
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -22,9 +23,17 @@ SHOWN = (
 
 
 def block(combined: dict[str, Any]) -> str:
-    """The README's results table: the gated set, the paraphrases, the new blind set, pooled dev and blind."""
+    """The README's results: a table of the gated set, the paraphrases, the new blind set, pooled dev and blind; the
+    answers issue's targets with 95 % intervals; blind against dev."""
     rows = [r for r in combined["sets"] if r["set"] in SHOWN]
-    return f"{START}\n{table({**combined, 'sets': rows})}\n{END}"
+    parts = [table({**combined, "sets": rows})]
+    if any(r.get("intervals") for r in rows):
+        parts += ["The answers issue's targets, each figure with its 95 % bootstrap interval over questions:",
+                  targets_table(combined, SHORT)]
+    if combined.get("gaps"):
+        parts += ["The first blind set against the gated dev set (the issue asks for at most 5 points):",
+                  gap_table(combined, SHORT)]
+    return START + "\n" + "\n\n".join(parts) + "\n" + END
 
 
 def current(text: str) -> str:
