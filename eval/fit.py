@@ -27,6 +27,7 @@ What it fits, in order, and writes to rag/data/ (reader.npz, reader.json, and th
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import re
@@ -280,11 +281,13 @@ def _refusal_model(x: np.ndarray, y: np.ndarray, groups: list[str], l2: float = 
             "cv_false_refusal_rate": best[2]}
 
 
-def main() -> int:
-    """Fit everything and write rag/data/reader.{npz,json} and reader-fit.md."""
-    settings = load_settings()
-    assistant = Assistant.from_settings(settings, model=ReaderModel.untrained())
-    examples = gather(assistant)
+def main(argv: list[str] | None = None) -> int:
+    """Fit everything and write rag/data/reader.{npz,json} and reader-fit.md; `--without GROUP --out DIR` fits
+    without one cross-validation group's questions (e.g. "dataset": the gated set and its paraphrases) and writes to
+    DIR instead (eval/heldout.py measures that group like a blind set)."""
+    args = _arguments(argv)
+    assistant = Assistant.from_settings(load_settings(), model=ReaderModel.untrained())
+    examples = [ex for ex in gather(assistant) if ex.group != args.without]
     reader = assistant.reader
     vectors = np.asarray(reader.handle.sentence_vectors)  # the whole matrix, once
     intents = fit_intents(examples)
@@ -329,27 +332,38 @@ def main() -> int:
         reintend(ex, intents)
     unseen_scored = {id(ex): reader.score(ex.query, ex.cands) for ex in unseen}
     refusal = fit_refusal(examples, scored, reader, unseen, unseen_scored)
-    write(adapter, intents, coef, intercept, floors, refusal, {
+    write(args.out, adapter, intents, coef, intercept, floors, refusal, {
         "dev_questions": len(examples), "answerable_with_evidence": len(answerable),
         "nearest_sentence_top1": base_top1, "adapter_top1_by_fold": fold_top1,
         "adapter_top1": float(np.mean(fold_top1)), "reader_top1": reader_top1, **by_category,
-        "intent_accuracy_in_sample": intent_acc,
+        "intent_accuracy_in_sample": intent_acc, **({"left_out_group": args.without} if args.without else {}),
     })
     return 0
 
 
-def write(adapter: np.ndarray, intents: IntentModel, coef: np.ndarray, intercept: float,
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m eval.fit", description="Fit the reader on the dev sets.")
+    parser.add_argument("--without", default=None, help="leave out one cross-validation group (e.g. dataset)")
+    parser.add_argument("--out", type=Path, default=DATA, help="where to write reader.* (default: rag/data)")
+    args = parser.parse_args(argv)
+    if args.without and args.out.resolve() == DATA.resolve():
+        parser.error("--without writes a model for measuring only: give --out DIR, not rag/data")
+    args.out.mkdir(parents=True, exist_ok=True)
+    return args
+
+
+def write(out: Path, adapter: np.ndarray, intents: IntentModel, coef: np.ndarray, intercept: float,
           floors: dict[str, dict[str, float]], refusal: dict[str, Any], report: dict[str, Any]) -> None:
-    """reader.npz, reader.json and reader-fit.md in rag/data/."""
+    """reader.npz, reader.json and reader-fit.md in `out` (rag/data/ for the shipped model)."""
     refusal_coef = np.asarray(refusal.pop("coef"), dtype=np.float32)
     checks_coef = np.asarray(refusal["checks_only"].pop("coef"), dtype=np.float32)
-    np.savez_compressed(DATA / "reader.npz", adapter=adapter.astype(np.float16).astype(np.float32),
+    np.savez_compressed(out / "reader.npz", adapter=adapter.astype(np.float16).astype(np.float32),
                         refusal_coef=refusal_coef, refusal_checks_coef=checks_coef,
                         intent_weights=intents.weights.astype(np.float32), intent_bias=intents.bias.astype(np.float32))
     meta = {"features": list(FEATURES), "coef": [round(float(c), 6) for c in coef], "intercept": round(intercept, 6),
             "intents": list(intents.labels), "floors": floors, "refusal": refusal, "fit": report,
             "dev_sets": [s.name for s in eval_sets("dev") if s.fitted]}
-    (DATA / "reader.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    (out / "reader.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     lines = ["# Reader fit report", "", "Written by `python -m eval.fit` on the dev sets of eval/sets.toml.", "",
              "| measure | value |", "|---|---|"]
     lines += [f"| {k} | {v if not isinstance(v, float) else round(v, 3)} |" for k, v in report.items()]
@@ -371,7 +385,7 @@ def write(adapter: np.ndarray, intents: IntentModel, coef: np.ndarray, intercept
     lines += [f"| {t['l2']} | {t['cv_refusal_accuracy']:.3f} | {t['unseen_false_refusals']:.3f} | "
               f"{t['unseen_refusal_accuracy']:.3f} |" for t in refusal["l2_grid"]]
     lines += [""]
-    Path(DATA / "reader-fit.md").write_text("\n".join(lines), encoding="utf-8")
+    Path(out / "reader-fit.md").write_text("\n".join(lines), encoding="utf-8")
 
 
 if __name__ == "__main__":
