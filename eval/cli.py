@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
 
+from index.errors import CstoQaError
 from index.settings import Settings
 
 
@@ -24,3 +27,13 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
         thresholds=args.thresholds,
         baseline=not args.no_baseline,
     )
+
+
+def one_line_errors(main: Callable[[], int], name: str) -> int:
+    """Run a `python -m eval.<name>` script: a CstoQaError (no index, a bad setting) is one line on stderr and exit
+    code 1, not a traceback."""
+    try:
+        return main()
+    except CstoQaError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 1

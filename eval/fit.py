@@ -12,17 +12,14 @@ What it fits, in order, and writes to rag/data/ (reader.npz, reader.json, and th
    of those must be worth WORDS_PER_POINT words);
 5. the answerability check: logistic regression over rag.refuse.CHECKS, and the threshold that refuses most
    unanswerable dev questions while refusing at most 4 % of the answerable ones. Its L2 strength is fixed,
-   L2_REFUSAL = 0.1, and the report shows what the grid's other values do on the dev sets it is not fitted on
-   (`fit = false` in eval/sets.toml, unless `grid = false`: questions in users' casual wording): wrong decisions
-   there (an answerable one refused or an unanswerable one answered), each value with its out-of-fold threshold.
-   0.1 is the value that made the fewest wrong decisions there on the code of 41cad3e. It used to be chosen anew by
-   that count at every fit, but the count moved between neighbouring values on one or two of 240 decisions whenever
-   anything upstream changed (a reader feature, a check, a third casual set), and with it the gated set's refusal
-   accuracy (0.90 -> 0.68-0.81): a fit must not change its regularisation because of noise.
-   Cross-validation by writer cannot make this choice either: every writer asks about the same article, so the
-   topics the article does not cover recur across folds, and a weakly regularised model learns to refuse topics
-   (short plain questions about a body the article defines, the CRRF, were refused) rather than to judge whether
-   the best sentences answer.
+   L2_REFUSAL = 0.1; the report shows what the grid's other values do on the unfitted casual dev sets (`fit = false`,
+   unless `grid = false`): wrong decisions there, each value with its out-of-fold threshold. 0.1 made the fewest
+   on 41cad3e's code. Chosen anew at every fit, the count moved between neighbouring values on one or two of 240
+   decisions whenever anything upstream changed, and with it the gated set's refusal accuracy (0.90 -> 0.68-0.81):
+   a fit must not change its regularisation because of noise.
+   Nor can cross-validation by writer choose it: every writer asks about the same article, so a weakly regularised
+   model learns which topics the article lacks (short plain questions about the CRRF, which it defines, were
+   refused) rather than judging whether the best sentences answer.
 """
 
 from __future__ import annotations
@@ -41,6 +38,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from eval.cli import one_line_errors
 from eval.dataset import EvalItem, load_dataset
 from eval.metrics import holds_evidence, key_fact_share, relevant_sentence, source_share
 from eval.sets import EvalSet, eval_sets
@@ -287,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     DIR instead (eval/heldout.py measures that group like a blind set)."""
     args = _arguments(argv)
     assistant = Assistant.from_settings(load_settings(), model=ReaderModel.untrained())
-    examples = [ex for ex in gather(assistant) if ex.group != args.without]
+    examples = _without(gather(assistant), args.without)
     reader = assistant.reader
     vectors = np.asarray(reader.handle.sentence_vectors)  # the whole matrix, once
     intents = fit_intents(examples)
@@ -341,7 +339,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _without(examples: list[Example], group: str | None) -> list[Example]:
+    """The examples less one cross-validation group's; a group no fitted question belongs to is an error."""
+    if group is None:
+        return examples
+    kept = [ex for ex in examples if ex.group != group]
+    if len(kept) == len(examples):
+        raise SystemExit(f"eval.fit: no fitted question is in the group {group!r} (see eval/sets.toml)")
+    return kept
+
+
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    """--without GROUP and --out DIR; a model fitted without a group is never written over rag/data."""
     parser = argparse.ArgumentParser(prog="python -m eval.fit", description="Fit the reader on the dev sets.")
     parser.add_argument("--without", default=None, help="leave out one cross-validation group (e.g. dataset)")
     parser.add_argument("--out", type=Path, default=DATA, help="where to write reader.* (default: rag/data)")
@@ -383,10 +392,9 @@ def write(out: Path, adapter: np.ndarray, intents: IntentModel, coef: np.ndarray
               "| L2 | refusal accuracy (out of fold) | false refusals, sets not fitted on | refusal accuracy, same |",
               "|---|---|---|---|"]
     lines += [f"| {t['l2']} | {t['cv_refusal_accuracy']:.3f} | {t['unseen_false_refusals']:.3f} | "
-              f"{t['unseen_refusal_accuracy']:.3f} |" for t in refusal["l2_grid"]]
-    lines += [""]
+              f"{t['unseen_refusal_accuracy']:.3f} |" for t in refusal["l2_grid"]] + [""]
     Path(out / "reader-fit.md").write_text("\n".join(lines), encoding="utf-8")
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(one_line_errors(main, "eval.fit"))

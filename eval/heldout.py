@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from eval.cli import one_line_errors
 from eval.combined import SHORT
 from eval.dataset import load_dataset
 from eval.fit import writer
@@ -78,4 +79,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(one_line_errors(main, "eval.heldout"))

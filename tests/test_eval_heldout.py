@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.fit import _arguments
+from eval.fit import Example, _arguments, _without
 from eval.heldout import SHOWN, markdown
 
 
@@ -30,3 +30,27 @@ def test_the_heldout_table_sets_both_models_side_by_side() -> None:
     assert lines[-2].startswith("| made-up | shipped (fitted on it) | 10 | 0.95 (0.85–1.00) | 0.90 |")
     assert lines[-1].startswith("| made-up | held out | 10 | 0.80 (0.70–0.85) |")
     assert "| – |" in lines[-1]  # a metric without a value
+
+
+def test_leaving_out_a_group_no_question_belongs_to_is_a_one_line_error() -> None:
+    examples = [Example(item=None, group=g, query=None) for g in ("dataset", "dataset", "dev-heldouts:h1")]  # type: ignore[arg-type]
+    assert [ex.group for ex in _without(examples, "dataset")] == ["dev-heldouts:h1"]
+    assert _without(examples, None) == examples
+    with pytest.raises(SystemExit, match="no fitted question is in the group 'datset'"):
+        _without(examples, "datset")
+
+
+def test_the_fit_without_an_index_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    """A real run of the script on an empty data directory: no traceback, and rag/data is not touched."""
+    import os
+    import subprocess
+    import sys
+
+    shipped = (Path(__file__).resolve().parents[1] / "rag" / "data" / "reader.npz").read_bytes()
+    env = {**os.environ, "CSTO_QA_DATA_DIR": str(tmp_path / "none")}
+    run = subprocess.run([sys.executable, "-m", "eval.fit"], env=env, capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parents[1], check=False)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines()[-1] == f"eval.fit: no index in {tmp_path / 'none'}; run `csto-qa index` first"
+    assert (Path(__file__).resolve().parents[1] / "rag" / "data" / "reader.npz").read_bytes() == shipped
