@@ -52,5 +52,6 @@ def test_the_fit_without_an_index_is_one_line_and_exit_1(tmp_path: Path) -> None
                          cwd=Path(__file__).resolve().parents[1], check=False)
     assert run.returncode == 1
     assert "Traceback" not in run.stderr
-    assert run.stderr.strip().splitlines()[-1] == f"eval.fit: no index in {tmp_path / 'none'}; run `csto-qa index` first"
+    wanted = f"eval.fit: no index in {tmp_path / 'none'}; run `csto-qa index` first"
+    assert run.stderr.strip().splitlines()[-1] == wanted
     assert (Path(__file__).resolve().parents[1] / "rag" / "data" / "reader.npz").read_bytes() == shipped
