@@ -53,7 +53,7 @@ def author_names(entries: dict[str, SourceEntry]) -> list[AuthorName]:
 
 
 def works_named(question: str, names: list[AuthorName]) -> dict[str, float]:
-    """The works a question names by an author ("Allison 2018", "the book by Buzan and Waever"): 2 when it also
+    """The works a question names by an author ("Allison 2018", "the essay by Aris", both made up): 2 when it also
     names the work's year, else 1. An organisation counts only with its year (the article's subject is also an
     author of its own documents)."""
     asked = fold(question)

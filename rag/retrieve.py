@@ -84,9 +84,9 @@ def structure_retriever(handle: IndexHandle) -> Any:
 
 
 def bibliography_retriever(handle: IndexHandle) -> Any:
-    """A llama-index retriever for questions naming a cited author ("Allison 2018 - what journal ...", "the book
-    by Buzan and Waever"): that work's source card, the year deciding between an author's works. An organisation
-    author counts only with its year (the article's subject is also an author of its own documents)."""
+    """A llama-index retriever for questions naming a cited author (made up: "Allison 2018, which outlet?", "the
+    essay by Aris"): that work's source card, the year deciding between an author's works. An organisation author
+    counts only with its year (the article's subject is also an author of its own documents)."""
     from llama_index.core.retrievers import BaseRetriever
     from llama_index.core.schema import NodeWithScore, QueryBundle
 
