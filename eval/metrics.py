@@ -299,13 +299,21 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return float(np.percentile(np.asarray(values, dtype=float), q, method="linear")) if values else None
 
 
-def interval(values: Iterable[float | None], draws: int = 2000, level: float = 0.95) -> tuple[float, float] | None:
+DRAWS = 2000  # bootstrap resamples
+
+
+def resampled_means(values: np.ndarray, rng: np.random.Generator, draws: int = DRAWS) -> np.ndarray:
+    """The means of `draws` bootstrap resamples of the values."""
+    return values[rng.integers(0, len(values), (draws, len(values)))].mean(axis=1)
+
+
+def interval(values: Iterable[float | None], draws: int = DRAWS, level: float = 0.95) -> tuple[float, float] | None:
     """The percentile-bootstrap interval of a mean over questions (`draws` resamples with a fixed seed, so the same
     answers give the same interval); None when there are no values."""
     kept = np.asarray([v for v in values if v is not None], dtype=float)
     if not len(kept):
         return None
-    means = kept[np.random.default_rng(0).integers(0, len(kept), (draws, len(kept)))].mean(axis=1)
+    means = resampled_means(kept, np.random.default_rng(0), draws)
     tail = (1 - level) / 2 * 100
     return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
 

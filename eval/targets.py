@@ -14,13 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from eval.metrics import LOWER_IS_BETTER, MEAN_METRICS, interval
+from eval.metrics import LOWER_IS_BETTER, MEAN_METRICS, interval, resampled_means
 from eval.runner import DEFAULT_THRESHOLDS, load_thresholds
 
 TARGET_SETS = ("dataset", "paraphrase", "blind-users", "all dev (pooled)", "all blind (pooled)")
 GAP_SETS = ("dataset", "blind-users")  # dev, blind: the sets the 5-point bound compares
 MAX_GAP = 0.05
-DRAWS = 2000
 
 
 def intervals(records: Sequence[Mapping[str, Any]]) -> dict[str, list[float] | None]:
@@ -41,8 +40,7 @@ def gaps(dev: Sequence[Mapping[str, Any]], blind: Sequence[Mapping[str, Any]]) -
         b = np.asarray([r["metrics"][m] for r in blind if r["metrics"][m] is not None], dtype=float)
         if not len(a) or not len(b):
             continue
-        diffs = (b[rng.integers(0, len(b), (DRAWS, len(b)))].mean(axis=1)
-                 - a[rng.integers(0, len(a), (DRAWS, len(a)))].mean(axis=1))
+        diffs = resampled_means(b, rng) - resampled_means(a, rng)  # blind drawn first, then dev
         out[m] = {"dev": float(a.mean()), "blind": float(b.mean()), "gap": float(b.mean() - a.mean()),
                   "interval": [float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))]}
     return out
