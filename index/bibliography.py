@@ -57,7 +57,8 @@ def entry_lines(blocks: list[Block]) -> list[tuple[str, int, int]]:
     return [(t, s, e) for t, s, e in entries]
 
 
-def _ascii(text: str) -> str:
+def strip_accents(text: str) -> str:
+    """The text without diacritics ("Réjeanne" -> "Rejeanne")."""
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
@@ -98,7 +99,7 @@ def _split_authors(text: str) -> tuple[list[str], bool]:
 
 def _key(family: str, organisation: bool, year: str) -> str:
     base = org_acronym(family) if organisation and len(family.split()) > 1 else family
-    return re.sub(r"[^a-z0-9]", "", _ascii(base).lower()) + year
+    return re.sub(r"[^a-z0-9]", "", strip_accents(base).lower()) + year
 
 
 def _label(authors: list[str], organisation: bool, raw_authors: str, year: str) -> str:

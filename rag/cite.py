@@ -4,9 +4,9 @@ answer text, one [n] marker per sentence."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
+from index.bibliography import strip_accents
 from index.types import Passage, SourceEntry
 from rag.types import Citation, SourceRef
 
@@ -38,8 +38,7 @@ class AuthorName:
 
 def fold(text: str) -> str:
     """Lower case without diacritics: "Wæver" = "waever", "Réjeanne" = "rejeanne"."""
-    text = unicodedata.normalize("NFKD", text.lower().replace("æ", "ae"))
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
+    return strip_accents(text.lower().replace("æ", "ae"))
 
 
 def author_names(entries: dict[str, SourceEntry]) -> list[AuthorName]:
