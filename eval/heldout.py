@@ -22,7 +22,7 @@ from eval.fit import writer
 from eval.metrics import aggregate
 from eval.runner import run_pipeline
 from eval.sets import eval_sets
-from eval.targets import intervals
+from eval.targets import figure, intervals
 from index import offline
 from index.settings import load_settings
 
@@ -60,10 +60,7 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [f"# Group {result['group']!r}: fitted on, and held out", "",
              "| set | model | n | " + " | ".join(SHORT[m] for m in SHOWN) + " |", "|" + "---|" * (len(SHOWN) + 3)]
     for row in result["rows"]:
-        cells = []
-        for m in SHOWN:
-            value, iv = row["metrics"].get(m), (row["intervals"] or {}).get(m)
-            cells.append("–" if value is None else f"{value:.2f}" + (f" ({iv[0]:.2f}–{iv[1]:.2f})" if iv else ""))
+        cells = [figure(row, m) for m in SHOWN]
         lines.append(f"| {row['set']} | {row['model']} | {row['n']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

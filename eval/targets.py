@@ -50,15 +50,20 @@ def _met(value: float, metric: str, bound: float) -> bool:
     return value <= bound if metric in LOWER_IS_BETTER else value >= bound
 
 
-def _cell(row: Mapping[str, Any], metric: str, bound: float) -> str:
+def figure(row: Mapping[str, Any], metric: str) -> str:
+    """A row's value of a metric with its 95 % interval when it has one ("0.80 (0.72–0.89)"); "–" for none."""
     value = row["metrics"].get(metric)
     if value is None:
         return "–"
     text = f"{value:.0f}" if metric.startswith("answer_words") else f"{value:.2f}"
     iv = (row.get("intervals") or {}).get(metric)
-    if iv:
-        text += f" ({iv[0]:.2f}–{iv[1]:.2f})"
-    return text if _met(value, metric, bound) else f"**{text} miss**"
+    return text + (f" ({iv[0]:.2f}–{iv[1]:.2f})" if iv else "")
+
+
+def _cell(row: Mapping[str, Any], metric: str, bound: float) -> str:
+    value = row["metrics"].get(metric)
+    text = figure(row, metric)
+    return text if value is None or _met(value, metric, bound) else f"**{text} miss**"
 
 
 def targets_table(combined: Mapping[str, Any], short: Mapping[str, str]) -> str:
