@@ -17,9 +17,8 @@ What it fits, in order, and writes to rag/data/ (reader.npz, reader.json, and th
    on 41cad3e's code. Chosen anew at every fit, the count moved between neighbouring values on one or two of 240
    decisions whenever anything upstream changed, and with it the gated set's refusal accuracy (0.90 -> 0.68-0.81):
    a fit must not change its regularisation because of noise.
-   Nor can cross-validation by writer choose it: every writer asks about the same article, so a weakly regularised
-   model learns which topics the article lacks (short plain questions about the CRRF, which it defines, were
-   refused) rather than judging whether the best sentences answer.
+   Nor can cross-validation by writer choose it (every writer asks about the same article): a weakly regularised
+   model learns which topics the article lacks (plain questions about the CRRF were refused), not what answers.
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ from eval.metrics import holds_evidence, key_fact_share, relevant_sentence, sour
 from eval.sets import EvalSet, eval_sets
 from index.settings import load_settings
 from rag.api import Assistant
-from rag.cite import sources_of
+from rag.cite import sources_of, works_named
 from rag.lexicon import DATA
 from rag.policy import Policy, select
 from rag.query import INTENTS, IntentModel, Query
@@ -208,6 +207,7 @@ def fit_floors(
     for ex in examples:
         if ex.item.answerable and ex.item.evidence and ex.query.intent != "summary":
             by_intent[ex.query.intent].append(ex)
+    named = {id(ex): works_named(ex.query.text, reader.authors) for exs in by_intent.values() for ex in exs}
     for intent in INTENTS:
         best = (-1e9, 1.0, 1.0)
         for fa in FLOORS_ABS:
@@ -215,7 +215,7 @@ def fit_floors(
                 policy = Policy.load({intent: {"abs": fa, "rel": fr}})
                 total = 0.0
                 for ex in by_intent.get(intent, []):
-                    chosen = select(policy, intent, scored[id(ex)], vectors, entries)
+                    chosen = select(policy, intent, scored[id(ex)], vectors, entries, named=named[id(ex)])
                     text = " ".join(s.text for s in chosen)
                     kf = key_fact_share(text, ex.item.key_facts) or 0.0
                     ev = float(any(holds_evidence(s.text, ex.item.evidence) for s in chosen))

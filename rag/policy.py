@@ -1,6 +1,7 @@
 """Stage 4, compose: which scored sentences the answer quotes, and in what order.
 
-The best sentence comes first. After it, a sentence is added only while the intent's budget allows, its probability
+The best sentence comes first (for the intents the policy names, a bibliography card only when the question names
+its work). After it, a sentence is added only while the intent's budget allows, its probability
 is above the fitted floors (absolute, and relative to the best), it does not repeat a quoted sentence, and it brings
 something the answer lacks: content words or a cited work. Sentences are ordered by relevance, and the article's
 order is kept only within one paragraph, after the best sentence (which opens the answer even when a sentence of
@@ -10,6 +11,7 @@ its paragraph comes before it in the article).
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +34,7 @@ class Policy:
     budget: dict[str, int]
     floor_abs: dict[str, float]
     floor_rel: dict[str, float]
+    cards_when_named: frozenset[str] = frozenset()  # intents whose answers quote a card only of a work they name
 
     @classmethod
     def load(cls, floors: dict[str, dict[str, float]], path: Path = DATA / "policy.toml") -> Policy:
@@ -41,6 +44,7 @@ class Policy:
             depth=int(raw["depth"]),
             redundant=float(raw["redundant"]),
             novelty=float(raw["novelty"]),
+            cards_when_named=frozenset(raw.get("cards_when_named", [])),
             budget={k: int(v) for k, v in raw["budget"].items()},
             floor_abs={k: float(v["abs"]) for k, v in floors.items()},
             floor_rel={k: float(v["rel"]) for k, v in floors.items()},
@@ -61,8 +65,12 @@ def select(
     vectors: np.ndarray | RowFile,
     entries: dict,
     count: int | None = None,
+    named: Collection[str] = (),
 ) -> list[Sentence]:
-    """The sentences to quote, best first (see the module docstring); `count`: how many the question asks for."""
+    """The sentences to quote, best first (see the module docstring); `count`: how many the question asks for;
+    `named`: the keys of the works the question names (rag.cite.works_named)."""
+    if intent in policy.cards_when_named:
+        scored = [s for s in scored if not _card_of_another_work(s.sentence, named)]
     if not scored:
         return []
     best = scored[0]
@@ -84,6 +92,11 @@ def select(
         words |= own
         works |= new_works
     return order([c.sentence for c in chosen])
+
+
+def _card_of_another_work(s: Sentence, named: Collection[str]) -> bool:
+    """A bibliography card of a work the question does not name."""
+    return s.passage.kind == "source_card" and s.passage.source_key not in named
 
 
 def _works(s: Sentence, entries: dict) -> list:

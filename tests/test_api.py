@@ -80,6 +80,13 @@ def test_source_card_retrieved_for_bibliography_question(assistant):
     assert any(h.passage.kind == "source_card" and h.passage.source_key == "weitz2018" for h in hits)
 
 
+def test_a_why_question_is_answered_from_the_article_not_from_the_card_of_a_title_that_echoes_it(assistant):
+    # made up: Shakhanova's title shares its words, but a card names a work and cannot say why
+    answer = assistant.ask("Why is the architecture of security in the Eurasian region in doubt?")
+    assert not answer.refused and answer.citations
+    assert {c.kind for c in answer.citations} == {"article"}
+
+
 def test_events_after_the_article_are_refused_with_its_time_frame(assistant):
     """The horizon is read from the indexed article (its title page says 2020), not typed in."""
     answer = assistant.ask("Who chaired the bloc's summit in 2027?")

@@ -188,6 +188,21 @@ def test_the_policy_keeps_the_best_first_and_adds_only_what_is_new_and_close_eno
     assert len(select(policy_one, "fact", scored, vectors, {}, count=2)) == 2
 
 
+def test_a_why_answer_quotes_a_bibliography_card_only_when_the_question_names_its_work():
+    card = Passage(id="c", kind="source_card", text="Doe, Jane (2017), “Why Pacts Fail”, Pact Review.",
+                   section="Doe (2017)", source_key="doe2017")
+    para = _passage("p", "The pact failed because its members never agreed on a common threat.")
+    scored = _scored([(card.text, 0.6)], card) + _scored([(para.text, 0.4)], para)
+    scored[1] = Scored(Sentence(para, 0, len(para.text), 1), 0, np.zeros(len(FEATURES)), 0.4)
+    policy = Policy(8, 0.9, 0.5, {"fact": 2, "synthesis": 4, "summary": 3, "max_summary": 8},
+                    {"synthesis": 0.0, "fact": 0.0}, {"synthesis": 0.0, "fact": 0.0}, frozenset({"synthesis"}))
+    vectors = np.eye(2)
+    assert [s.passage.kind for s in select(policy, "synthesis", scored, vectors, {})] == ["article"]
+    named = select(policy, "synthesis", scored, vectors, {}, named={"doe2017"})
+    assert named[0].passage.kind == "source_card"  # "why does Doe (2017) say pacts fail?" may quote its card
+    assert select(policy, "fact", scored, vectors, {})[0].passage.kind == "source_card"  # a card can state a fact
+
+
 def test_order_keeps_the_article_order_only_within_a_paragraph_after_the_best_sentence():
     a = _passage("a", "First. Second. Third.", start=0)
     b = _passage("b", "Other. Last.", start=50)
