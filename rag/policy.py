@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +71,7 @@ def select(
     `named`: the keys of the works the question names (rag.cite.works_named)."""
     if intent in policy.cards_when_named:
         scored = [s for s in scored if not _card_of_another_work(s.sentence, named)]
+    scored = _entries_for_labels(scored)
     if not scored:
         return []
     best = scored[0]
@@ -97,6 +98,24 @@ def select(
 def _card_of_another_work(s: Sentence, named: Collection[str]) -> bool:
     """A bibliography card of a work the question does not name."""
     return s.passage.kind == "source_card" and s.passage.source_key not in named
+
+
+def _entries_for_labels(scored: list[Scored]) -> list[Scored]:
+    """A card's label line ("Weitz (2018). Weitz, Richard (2018). Title, Publisher.") abbreviates the entry printed
+    above it, which holds every field (a web page's date, a URL): where the reader picks the label line, the answer
+    quotes the entry instead, once, with the label line's score."""
+    first = {
+        s.sentence.passage.id: s for s in scored if s.sentence.passage.kind == "source_card" and s.sentence.start == 0
+    }
+    out, seen = [], set()
+    for s in scored:
+        p = s.sentence.passage
+        if p.kind == "source_card" and p.id in first and s.sentence.text.startswith(f"{p.section}. "):
+            s = replace(s, sentence=first[p.id].sentence)
+        if (p.id, s.sentence.start) not in seen:
+            seen.add((p.id, s.sentence.start))
+            out.append(s)
+    return out
 
 
 def _works(s: Sentence, entries: dict) -> list:

@@ -224,6 +224,11 @@ def test_a_question_naming_a_cited_author_is_judged_on_that_work_s_card(assistan
     assert not answer.refused and "International Organization" in answer.text
 
 
+def test_a_question_about_a_cited_work_s_date_is_answered_with_its_entry_as_printed(assistant):
+    answer = assistant.ask("On what day did Kucera's piece on Syria come out?")  # made up
+    assert not answer.refused and "Dec 1, 2017" in answer.citations[0].quote
+
+
 def test_the_article_s_own_title_is_read_from_its_title_page(assistant):
     """A question about the title of the article itself names its title page (lexicon: parts.front); a question
     about a cited work's title is still answered from that work's card."""

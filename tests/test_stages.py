@@ -188,6 +188,17 @@ def test_the_policy_keeps_the_best_first_and_adds_only_what_is_new_and_close_eno
     assert len(select(policy_one, "fact", scored, vectors, {}, count=2)) == 2
 
 
+def test_a_card_s_label_line_is_quoted_as_the_entry_it_abbreviates():
+    entry = "Doe, Jane (2017), “Why Pacts Fail”, *Pact Review*, Dec 1, 2017."
+    label = "Doe (2017). Doe, Jane (2017). Why Pacts Fail, Pact Review."
+    card = Passage(id="c", kind="source_card", text=f"{entry}\n{label}", section="Doe (2017)", source_key="doe2017")
+    scored = _scored([(entry, 0.5), (label, 0.9)], card)
+    policy = Policy(8, 0.9, 0.5, {"bibliography": 2, "fact": 2, "max_summary": 8}, {"bibliography": 0.0},
+                    {"bibliography": 0.0})
+    chosen = select(policy, "bibliography", scored, np.eye(2), {})
+    assert [s.text for s in chosen] == [entry]  # the date the label line lacks, and the entry only once
+
+
 def test_a_why_answer_quotes_a_bibliography_card_only_when_the_question_names_its_work():
     card = Passage(id="c", kind="source_card", text="Doe, Jane (2017), “Why Pacts Fail”, Pact Review.",
                    section="Doe (2017)", source_key="doe2017")
