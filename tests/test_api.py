@@ -225,7 +225,7 @@ def test_a_question_naming_a_cited_author_is_judged_on_that_work_s_card(assistan
 
 
 def test_a_question_about_a_cited_work_s_date_is_answered_with_its_entry_as_printed(assistant):
-    answer = assistant.ask("On what day did Kucera's piece on Syria come out?")  # made up
+    answer = assistant.ask("On what day was Kucera's piece on Syria published?")  # made up
     assert not answer.refused and "Dec 1, 2017" in answer.citations[0].quote
 
 
