@@ -43,7 +43,7 @@ from eval.metrics import holds_evidence, key_fact_share, relevant_sentence, sour
 from eval.sets import EvalSet, eval_sets
 from index.settings import load_settings
 from rag.api import Assistant
-from rag.cite import sources_of, works_named
+from rag.cite import sources_of
 from rag.lexicon import DATA
 from rag.policy import Policy, select
 from rag.query import INTENTS, IntentModel, Query
@@ -207,7 +207,7 @@ def fit_floors(
     for ex in examples:
         if ex.item.answerable and ex.item.evidence and ex.query.intent != "summary":
             by_intent[ex.query.intent].append(ex)
-    named = {id(ex): works_named(ex.query.text, reader.authors) for exs in by_intent.values() for ex in exs}
+    asked = {id(ex): (reader.works_named(ex.query.text), ex.query.asks_view) for ex in examples}
     for intent in INTENTS:
         best = (-1e9, 1.0, 1.0)
         for fa in FLOORS_ABS:
@@ -215,7 +215,7 @@ def fit_floors(
                 policy = Policy.load({intent: {"abs": fa, "rel": fr}})
                 total = 0.0
                 for ex in by_intent.get(intent, []):
-                    chosen = select(policy, intent, scored[id(ex)], vectors, entries, named=named[id(ex)])
+                    chosen = select(policy, intent, scored[id(ex)], vectors, entries, None, *asked[id(ex)])
                     text = " ".join(s.text for s in chosen)
                     kf = key_fact_share(text, ex.item.key_facts) or 0.0
                     ev = float(any(holds_evidence(s.text, ex.item.evidence) for s in chosen))

@@ -18,7 +18,7 @@ from index.errors import InvalidQuestionError
 from index.settings import Settings, load_settings
 from index.store import IndexHandle, open_index
 from index.types import Passage
-from rag.cite import Sentence, citations, render, works_named
+from rag.cite import Sentence, citations, render
 from rag.history import validate_history  # bounded history (issue 29)
 from rag.live import LiveIndex, runs_on_one_generation  # a running Assistant follows re-indexing (issue 29)
 from rag.policy import Policy, select
@@ -187,8 +187,9 @@ class Assistant:
     def _compose(self, query: Query, scored: list[Scored], gen: Generation) -> list[Sentence]:
         """Stage 4: the sentences the answer quotes."""
         vectors = gen.handle.sentence_vectors
-        named = works_named(query.text, gen.reader.authors)
-        return select(self.policy, query.intent, scored, vectors, gen.handle.entries, query.count, named)
+        named = gen.reader.works_named(query.text)
+        entries = gen.handle.entries
+        return select(self.policy, query.intent, scored, vectors, entries, query.count, named, query.asks_view)
 
     @staticmethod
     def _refusal(

@@ -45,6 +45,7 @@ class Lexicon:
     place_named: re.Pattern[str]  # a text names a place: a capitalised name after a lower-case locative preposition
     amount_words: re.Pattern[str]
     year_units: re.Pattern[str]  # a question counting years ("how many years")
+    reporting: re.Pattern[str]  # a reporting verb ("argues", "contends"): someone's view is asked
 
 
 @cache
@@ -68,5 +69,6 @@ def lexicon(path: Path = DATA / "lexicon.toml") -> Lexicon:
         place_named=re.compile(r"\b(?:" + "|".join(raw["locatives"]) + r")\s+(?:the\s+)?[A-Z][a-z]+"),
         amount_words=_any(raw["amount_words"]),
         year_units=_any(raw["year_units"]),
+        reporting=_any(raw["reporting_verbs"]),
         parts=tuple(Part(name, _any(spec["cues"]), tuple(spec["sections"])) for name, spec in raw["parts"].items()),
     )

@@ -1,11 +1,10 @@
-"""Stage 4, compose: which scored sentences the answer quotes, and in what order.
-
-The best sentence comes first (for the intents the policy names, a bibliography card only when the question names
-its work). After it, a sentence is added only while the intent's budget allows, its probability
-is above the fitted floors (absolute, and relative to the best), it does not repeat a quoted sentence, and it brings
-something the answer lacks: content words or a cited work. Sentences are ordered by relevance, and the article's
-order is kept only within one paragraph, after the best sentence (which opens the answer even when a sentence of
-its paragraph comes before it in the article).
+"""Stage 4, compose: which scored sentences the answer quotes, and in what order. The best sentence comes first (a
+bibliography card names a work: it is not quoted for a cited author's view, nor, for the intents the policy names,
+unless the question names its work). After it, a sentence is added only while the intent's budget allows, its
+probability is above the fitted floors (absolute, and relative to the best), it does not repeat a quoted sentence,
+and it brings something the answer lacks: content words or a cited work. Sentences are ordered by relevance, and the
+article's order is kept only within one paragraph, after the best sentence (which opens the answer even when a
+sentence of its paragraph comes before it in the article).
 """
 
 from __future__ import annotations
@@ -66,10 +65,14 @@ def select(
     entries: dict,
     count: int | None = None,
     named: Collection[str] = (),
+    view: bool = False,
 ) -> list[Sentence]:
     """The sentences to quote, best first (see the module docstring); `count`: how many the question asks for;
-    `named`: the keys of the works the question names (rag.cite.works_named)."""
-    if intent in policy.cards_when_named:
+    `named`: the keys of the works the question names (rag.cite.works_named); `view`: the question asks what someone
+    argues or says (Query.asks_view)."""
+    if view and named:  # "what does Doe contend?": a sentence that cites Doe reports the view; Doe's card cannot
+        scored = _citing(scored, named, entries) or [s for s in scored if s.sentence.passage.kind != "source_card"]
+    elif intent in policy.cards_when_named:
         scored = [s for s in scored if not _card_of_another_work(s.sentence, named)]
     scored = _entries_for_labels(scored)
     if not scored:
@@ -93,6 +96,15 @@ def select(
         words |= own
         works |= new_works
     return order([c.sentence for c in chosen])
+
+
+def _citing(scored: list[Scored], named: Collection[str], entries: dict) -> list[Scored]:
+    """The article's sentences that cite one of the named works."""
+    return [
+        s
+        for s in scored
+        if s.sentence.passage.kind == "article" and any(r.key in named for r in _works(s.sentence, entries))
+    ]
 
 
 def _card_of_another_work(s: Sentence, named: Collection[str]) -> bool:

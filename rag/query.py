@@ -60,6 +60,7 @@ class Query:
     terms: tuple[str, ...] = ()
     answer_type: str | None = None
     asks_place: bool = False  # "where", "which city": the answer must name a place
+    asks_view: bool = False  # a reporting verb ("what does Doe contend?"): someone's view, not a work, is asked
     figures: tuple[str, ...] = ()  # figures the question names ("Protocol 3"): the answer must state them
     names: tuple[str, ...] = ()
     said: tuple[str, ...] = ()  # a follow-up's: the content words of the answer it follows
@@ -187,6 +188,7 @@ def parse(
         terms=content_words(search),
         answer_type=answer_type(text),
         asks_place=bool(lexicon().place_asked.search(text)),
+        asks_view=bool(lexicon().reporting.search(text)),
         figures=figures(text),
         names=proper_names(text),
         said=content_words(last_answer(history)) if followup else (),

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -18,7 +19,8 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from index.store import IndexHandle
-from rag.cite import Sentence, author_names, sources_of
+from index.types import Passage
+from rag.cite import AuthorName, Sentence, author_names, fold, sources_of, works_named
 from rag.lexicon import DATA
 from rag.parts import part_ids, subject_words
 from rag.query import INTENTS, IntentModel, Query
@@ -48,6 +50,17 @@ FEATURES: tuple[str, ...] = (
     "in_named_part",  # in the part of the article the question names
     "already_said",  # a follow-up's: share of the sentence's words the answer it follows already used
 )
+
+
+def own_works(passages: Iterable[Passage], authors: list[AuthorName]) -> frozenset[str]:
+    """The cited works of the article's own author: those whose author the title page's byline ("The article ... is
+    by A. Writer.") names."""
+    byline = " ".join(
+        fold(p.text.split(" is by ", 1)[1][:80])
+        for p in passages
+        if p.kind == "article" and p.section == "Title" and " is by " in p.text
+    )
+    return frozenset(a.key for a in authors if re.search(rf"(?<!\w){re.escape(a.name)}(?!\w)", byline))
 
 
 @dataclass
@@ -174,6 +187,12 @@ class Reader:
         self.max_idf = max(self.idf.values(), default=1.0)
         self.subject = subject_words(handle.passages)
         self.authors = author_names(handle.entries)  # for questions naming a cited work by its author
+        self.own_works = own_works(handle.passages.values(), self.authors)
+
+    def works_named(self, question: str) -> dict[str, float]:
+        """The cited works a question names by an author (rag.cite.works_named); a work of the article's own author
+        only with its year ("what makes Lacroix argue ..." asks about the article itself)."""
+        return {k: v for k, v in works_named(question, self.authors).items() if v > 1 or k not in self.own_works}
 
     def topical(self, word: str) -> bool:
         """Whether a stemmed content word names a topic within the corpus (it is indexed, and it does not name the

@@ -87,6 +87,15 @@ def test_a_why_question_is_answered_from_the_article_not_from_the_card_of_a_titl
     assert {c.kind for c in answer.citations} == {"article"}
 
 
+@pytest.mark.parametrize(
+    "asked, key", [("What does Nikitina argue?", "nikitina2012"), ("What does Aris argue?", "aris2016")]
+)
+def test_a_cited_author_s_view_is_quoted_from_the_sentence_citing_the_work_not_its_card(assistant, asked, key):
+    answer = assistant.ask(asked)  # made up; the cards name the works and rank first without the policy's rule
+    first = answer.citations[0]
+    assert not answer.refused and first.kind == "article" and key in {s.key for s in first.sources}
+
+
 def test_events_after_the_article_are_refused_with_its_time_frame(assistant):
     """The horizon is read from the indexed article (its title page says 2020), not typed in."""
     answer = assistant.ask("Who chaired the bloc's summit in 2027?")

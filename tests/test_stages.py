@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.types import Passage
-from rag.cite import Sentence
+from index.types import CitationRef, Passage, SourceEntry
+from rag.cite import AuthorName, Sentence
 from rag.parts import subject_words
 from rag.policy import Policy, order, select
 from rag.query import IntentModel, answer_type, normalise, parse, requested_count
-from rag.read import FEATURES, ReaderModel, Scored
+from rag.read import FEATURES, ReaderModel, Scored, own_works
 from rag.refuse import Horizon
 from rag.text import counts_years, figures, has_amount, names_place, stated_figures
 
@@ -186,6 +186,39 @@ def test_the_policy_keeps_the_best_first_and_adds_only_what_is_new_and_close_eno
     assert [s.text for s in select(policy_one, "fact", scored, vectors, {})] == ["Drills train units."]
     # "... in two sentences": the count the question asks for is the budget, whatever the intent
     assert len(select(policy_one, "fact", scored, vectors, {}, count=2)) == 2
+
+
+def test_a_question_asks_for_a_view_by_a_reporting_verb_not_by_asking_who_wrote_what():
+    assert read("What does Doe contend about the pact?").asks_view and read("What is Doe's view?").asks_view
+    assert not read("For which think tank did Doe write?").asks_view and not read("When was it held?").asks_view
+
+
+def test_the_article_s_own_author_is_read_from_the_title_page_byline():
+    title = _passage("t", "The article “Old Habits” is by Jane M. Doe. It was published in 2015.", section="Title")
+    authors = [AuthorName("doe2012", "doe", "2012", False), AuthorName("roe2010", "roe", "2010", False)]
+    assert own_works([title, _passage("b", "Roe (2010) is by far the best.")], authors) == {"doe2012"}
+
+
+def _entry(key: str) -> SourceEntry:
+    return SourceEntry(key=key, label="Doe (2017)", authors=["Doe, Jane"], organisation=False, year=2017,
+                       title="Why Pacts Fail", raw="Doe, Jane (2017), Why Pacts Fail.", start=0, end=10)
+
+
+def test_a_view_asked_of_a_named_author_is_quoted_from_a_sentence_citing_that_work():
+    card = Passage(id="c", kind="source_card", text="Doe, Jane (2017), “Why Pacts Fail”, Pact Review.",
+                   section="Doe (2017)", source_key="doe2017")
+    text = "Pacts fail when members disagree. Doe holds that pacts fail for want of a common threat (Doe 2017, 4)."
+    para = Passage(id="p", kind="article", text=text, section="Intro", paragraph=1, location="Intro › ¶1", start=0,
+                   end=len(text), citations=[CitationRef(key="doe2017", surface="Doe 2017, 4",
+                                                         start=text.index("Doe 2017"), end=len(text) - 2, pages="4")])
+    scored = _scored([(card.text, 0.9)], card) + _scored([("Pacts fail when members disagree.", 0.8)], para)
+    cite = text[text.index("Doe holds"):]
+    scored.append(Scored(Sentence(para, text.index(cite), len(text), 2), 0, np.zeros(len(FEATURES)), 0.3))
+    entries = {"doe2017": _entry("doe2017")}
+    policy = Policy(8, 0.9, 0.5, {"fact": 1, "max_summary": 8}, {"fact": 0.0}, {"fact": 0.0})
+    chosen = select(policy, "fact", scored, np.eye(3), entries, named={"doe2017": 1.0}, view=True)
+    assert [s.text for s in chosen] == [cite]  # "what does Doe contend?"
+    assert select(policy, "fact", scored, np.eye(3), entries, named={"doe2017": 1.0})[0].passage.kind == "source_card"
 
 
 def test_a_card_s_label_line_is_quoted_as_the_entry_it_abbreviates():
