@@ -1,10 +1,14 @@
-"""Stage 4, compose: which scored sentences the answer quotes, and in what order. The best sentence comes first (a
-bibliography card names a work: it is not quoted for a cited author's view, nor, for the intents the policy names,
-unless the question names its work). After it, a sentence is added only while the intent's budget allows, its
-probability is above the fitted floors (absolute, and relative to the best), it does not repeat a quoted sentence,
-and it brings something the answer lacks: content words or a cited work. Sentences are ordered by relevance, and the
-article's order is kept only within one paragraph, after the best sentence (which opens the answer even when a
-sentence of its paragraph comes before it in the article).
+"""Stage 4, compose: which scored sentences the answer quotes, and in what order.
+
+The best sentence comes first. After it, a sentence is added only while the intent's budget allows, its probability
+is above the fitted floors (absolute, and relative to the best), it does not repeat a quoted sentence, and it brings
+something the answer lacks: content words or a cited work. Sentences are ordered by relevance, and the article's
+order is kept only within one paragraph, after the best sentence (which opens the answer even when a sentence of
+its paragraph comes before it in the article).
+
+A bibliography card names a work; it cannot report or explain an argument. So a question asking what a cited author
+argues is quoted from a sentence citing that work, the intents the policy lists (synthesis) quote a card only of a
+work the question names, and a card's label line is quoted as the entry it abbreviates.
 """
 
 from __future__ import annotations
