@@ -1,7 +1,8 @@
 """Stage 1, parse: the question is read once into a typed `Query` that every later stage consumes.
 
 A `Query` holds the normalised text, the follow-up's resolved reading (what is searched), the intent, and the slots
-the policy needs: how many sentences a summary asks for, the part of the article it names, the years it names.
+the policy needs: how many sentences a summary asks for, the part of the article it names, the years it names,
+whether it asks for someone's view (a reporting verb: "what does Doe contend?").
 The intent comes from a classifier fitted on the dev sets' categories (rag/data/reader.npz, `eval/fit.py`); a
 summary request and a question about years after the article's horizon are recognised from the lexicon and the
 index, not from the classifier.
