@@ -191,7 +191,7 @@ class Reader:
 
     def works_named(self, question: str) -> dict[str, float]:
         """The cited works a question names by an author (rag.cite.works_named); a work of the article's own author
-        only with its year ("what makes Lacroix argue ..." asks about the article itself)."""
+        only with its year ("why does Lacroix doubt the alliance?" asks about the article itself)."""
         return {k: v for k, v in works_named(question, self.authors).items() if v > 1 or k not in self.own_works}
 
     def topical(self, word: str) -> bool:

@@ -88,7 +88,7 @@ def test_a_why_question_is_answered_from_the_article_not_from_the_card_of_a_titl
 
 
 @pytest.mark.parametrize(
-    "asked, key", [("What does Nikitina argue?", "nikitina2012"), ("What does Aris argue?", "aris2016")]
+    "asked, key", [("What does Nikitina contend?", "nikitina2012"), ("What does Aris claim?", "aris2016")]
 )
 def test_a_cited_author_s_view_is_quoted_from_the_sentence_citing_the_work_not_its_card(assistant, asked, key):
     answer = assistant.ask(asked)  # made up; the cards name the works and rank first without the policy's rule
@@ -234,8 +234,8 @@ def test_a_question_naming_a_cited_author_is_judged_on_that_work_s_card(assistan
 
 
 def test_a_question_about_a_cited_work_s_date_is_answered_with_its_entry_as_printed(assistant):
-    answer = assistant.ask("On what day was Kucera's piece on Syria published?")  # made up
-    assert not answer.refused and "Dec 1, 2017" in answer.citations[0].quote
+    answer = assistant.ask("On what day was Bohdan's 2018 article published?")  # made up
+    assert not answer.refused and "Feb 28, 2018" in answer.citations[0].quote
 
 
 def test_the_article_s_own_title_is_read_from_its_title_page(assistant):
