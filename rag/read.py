@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 
 from index.store import IndexHandle
 from index.types import Passage
-from rag.cite import AuthorName, Sentence, author_names, fold, sources_of, works_named
+from rag.cite import AuthorName, Sentence, author_names, sources_of, works_named
 from rag.lexicon import DATA
 from rag.parts import part_ids, subject_words
 from rag.query import INTENTS, IntentModel, Query
@@ -56,11 +55,11 @@ def own_works(passages: Iterable[Passage], authors: list[AuthorName]) -> frozens
     """The cited works of the article's own author: those whose author the title page's byline ("The article ... is
     by A. Writer.") names."""
     byline = " ".join(
-        fold(p.text.split(" is by ", 1)[1][:80])
+        p.text.split(" is by ", 1)[1][:80]
         for p in passages
         if p.kind == "article" and p.section == "Title" and " is by " in p.text
     )
-    return frozenset(a.key for a in authors if re.search(rf"(?<!\w){re.escape(a.name)}(?!\w)", byline))
+    return frozenset(works_named(byline, authors))
 
 
 @dataclass
