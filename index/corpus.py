@@ -147,13 +147,6 @@ def _local_offset(p: Passage, c: CitationRef) -> int:
 
 def source_card(entry: SourceEntry, cites: list[tuple[Passage, str, str]]) -> Passage:
     """A passage describing one cited work and where the article cites it."""
-    kind = (
-        "book"
-        if entry.publisher and not entry.container
-        else "article or chapter"
-        if entry.pages or entry.publisher
-        else "web page or news item"
-    )
     lines = [
         entry.raw,  # the entry as printed in the bibliography, verbatim
         # "Weitz (2018). Weitz, Richard (2018). ..."; an organisation's label is already its full name
@@ -167,7 +160,7 @@ def source_card(entry: SourceEntry, cites: list[tuple[Passage, str, str]]) -> Pa
         + (f": {entry.pages}" if entry.container and entry.pages else "")
         + (f", {entry.place}: {entry.publisher}" if entry.publisher else "")
         + (f", {entry.date}" if entry.date else "")
-        + f". Type: {kind}."
+        + f". Type: {entry.kind}."
         + (f" URL: {entry.url}" if entry.url else ""),
     ]
     if cites:

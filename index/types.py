@@ -46,6 +46,14 @@ class SourceEntry(BaseModel):
         return first if self.organisation else first.split(",")[0].strip()
 
     @property
+    def kind(self) -> str:
+        """What sort of work it is, read from its fields: "book" (a publisher, no container), "article or chapter"
+        (pages or a publisher, in a container), else "web page or news item"."""
+        if self.publisher and not self.container:
+            return "book"
+        return "article or chapter" if self.pages or self.publisher else "web page or news item"
+
+    @property
     def year_label(self) -> str:
         """Year with its suffix, e.g. '2019c'."""
         return f"{self.year}{self.year_suffix}"

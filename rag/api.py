@@ -18,6 +18,7 @@ from index.errors import InvalidQuestionError
 from index.settings import Settings, load_settings
 from index.store import IndexHandle, open_index
 from index.types import Passage
+from rag.catalogue import Catalogue, entry_sentences, shelf_text
 from rag.cite import Sentence, citations, render
 from rag.history import validate_history  # bounded history (issue 29)
 from rag.live import LiveIndex, runs_on_one_generation  # a running Assistant follows re-indexing (issue 29)
@@ -71,6 +72,7 @@ class Generation(NamedTuple):
     reader: Reader
     horizon: Horizon
     speller: Speller
+    catalogue: Catalogue
 
 
 class Assistant:
@@ -90,7 +92,9 @@ class Assistant:
 
         retriever = HybridRetriever(handle, self._embedder, self.settings.top_k)
         speller = Speller(handle.words)
-        return Generation(handle, retriever, Reader(handle, self.model), Horizon.of(handle.passages), speller)
+        reader = Reader(handle, self.model)
+        catalogue = Catalogue(handle.entries, reader.own_works, reader.subject)
+        return Generation(handle, retriever, reader, Horizon.of(handle.passages), speller, catalogue)
 
     @property
     def handle(self) -> IndexHandle:
@@ -126,8 +130,9 @@ class Assistant:
         validate_history(history, self.settings.max_history_turns, self.settings.max_history_chars)
         asked = validate_question(question, self.settings.max_question_chars)
         gen = self.live.get()
-        embed, spell = gen.retriever.embed_queries, gen.speller.correct
-        return parse(asked, turns(history), embed, self.model.intents, gen.horizon.after, spell, gen.reader.topical)
+        embed, spell, topical = gen.retriever.embed_queries, gen.speller.correct, gen.reader.topical
+        shelf = lambda text: gen.catalogue.asked(text, topical)  # noqa: E731
+        return parse(asked, turns(history), embed, self.model.intents, gen.horizon.after, spell, topical, shelf)
 
     @runs_on_one_generation
     def retrieve(self, question: str, history: History = None, k: int | None = None) -> list[ScoredPassage]:
@@ -157,6 +162,8 @@ class Assistant:
         shown = retrieved[: top_k or self.settings.top_k]
         t2 = time.perf_counter()
         timings = {"parse": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000}
+        if query.shelf is not None:
+            return self._shelf_answer(query, gen, retrieved, shown, timings, t0)
         if query.intent == "out_of_scope":
             template = TIME_FRAME.replace("{year}", str(gen.horizon.year))
             return self._refusal(query, shown, retrieved, timings, t0, template, "time frame", 0.0)
@@ -191,6 +198,34 @@ class Assistant:
         entries = gen.handle.entries
         return select(self.policy, query.intent, scored, vectors, entries, query.count, named, query.asks_view)
 
+    def _shelf_answer(
+        self,
+        query: Query,
+        gen: Generation,
+        retrieved: list[ScoredPassage],
+        shown: list[ScoredPassage],
+        timings: dict[str, float],
+        t0: float,
+    ) -> Answer:
+        """A question about the bibliography as a whole: the matching works' entries under a line counting them
+        (rag/catalogue.py); the LLM path does not rewrite a list of entries."""
+        assert query.shelf is not None
+        found = gen.catalogue.matching(query.shelf)
+        header = gen.catalogue.header(query.shelf, found)
+        if not found:
+            return self._refusal(query, shown, retrieved, timings, t0, header, "bibliography", 0.0)
+        cards = {p.source_key: p for p in gen.handle.passages.values() if p.kind == "source_card"}
+        cites = citations(entry_sentences(found, cards, gen.reader.rows), gen.handle.entries)
+        timings["total"] = (time.perf_counter() - t0) * 1000
+        return Answer(
+            question=query.asked,
+            text=shelf_text(header, cites, self.policy.shelf_whole),
+            citations=cites,
+            retrieved=retrieved,
+            evidence_strength=1.0,
+            timings_ms=timings,
+        )
+
     @staticmethod
     def _refusal(
         query: Query,
@@ -222,6 +257,9 @@ class Assistant:
             yield answer  # an LLM answer's sentences may carry several citations each: sent whole
             return
         lead = not answer.text.startswith(answer.citations[0].quote)  # a "who says" answer is led by its works
+        if render(answer.citations, lead_sources=lead) != answer.text:
+            yield answer  # not one quote after another (a bibliography listing under its count line): sent whole
+            return
         for i in range(1, len(answer.citations)):
             part = answer.citations[:i]
             yield answer.model_copy(update={"text": render(part, lead_sources=lead), "citations": part})

@@ -38,6 +38,7 @@ class Policy:
     floor_abs: dict[str, float]
     floor_rel: dict[str, float]
     cards_when_named: frozenset[str] = frozenset()  # intents whose answers quote a card only of a work they name
+    shelf_whole: int = 3  # a bibliography listing quotes the entries whole up to this many works, else their labels
 
     @classmethod
     def load(cls, floors: dict[str, dict[str, float]], path: Path = DATA / "policy.toml") -> Policy:
@@ -48,6 +49,7 @@ class Policy:
             redundant=float(raw["redundant"]),
             novelty=float(raw["novelty"]),
             cards_when_named=frozenset(raw.get("cards_when_named", [])),
+            shelf_whole=int(raw.get("shelf_whole", 3)),
             budget={k: int(v) for k, v in raw["budget"].items()},
             floor_abs={k: float(v["abs"]) for k, v in floors.items()},
             floor_rel={k: float(v["rel"]) for k, v in floors.items()},

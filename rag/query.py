@@ -2,7 +2,8 @@
 
 A `Query` holds the normalised text, the follow-up's resolved reading (what is searched), the intent, and the slots
 the policy needs: how many sentences a summary asks for, the part of the article it names, the years it names,
-whether it asks for someone's view (a reporting verb: "what does Doe contend?").
+whether it asks for someone's view (a reporting verb: "what does Doe contend?"), and what a question about the
+bibliography as a whole asks of it (rag/catalogue.py).
 The intent comes from a classifier fitted on the dev sets' categories (rag/data/reader.npz, `eval/fit.py`); a
 summary request and a question about years after the article's horizon are recognised from the lexicon and the
 index, not from the classifier.
@@ -17,6 +18,7 @@ from typing import Literal
 
 import numpy as np
 
+from rag.catalogue import Shelf
 from rag.lexicon import lexicon
 from rag.text import content_words, figures, years
 
@@ -65,6 +67,7 @@ class Query:
     figures: tuple[str, ...] = ()  # figures the question names ("Protocol 3"): the answer must state them
     names: tuple[str, ...] = ()
     said: tuple[str, ...] = ()  # a follow-up's: the content words of the answer it follows
+    shelf: Shelf | None = None  # a question about the bibliography as a whole: the fields its works must match
 
     @property
     def summary(self) -> bool:
@@ -156,18 +159,23 @@ def parse(
     late: Callable[[tuple[int, ...]], bool],
     spell: Callable[[str], str] = lambda text: text,
     topical: Callable[[str], bool] = lambda word: False,
+    shelf: Callable[[str], Shelf | None] = lambda text: None,
 ) -> Query:
     """Read a validated question (and its conversation) into a Query; `late(years)` says whether years named in a
     question lie after what the article can cover (rag.refuse.Horizon.after); `spell` corrects typos
     (rag.spelling.Speller.correct); `topical(word)` says whether a (stemmed) word names a topic within the article
-    rather than the article itself (rag.read.Reader.topical)."""
+    rather than the article itself (rag.read.Reader.topical); `shelf(text)` reads a question about the bibliography as
+    a whole (rag.catalogue.Catalogue.asked)."""
     text = spell(normalise(asked))
     followup = is_followup(text, history)
     search = f"{spell(user_turns(history)[-1])} {text}" if followup else text
     vector, search_vector = (lambda v: (v[0], v[-1]))(embed([text, search] if followup else [text]))
     named = tuple(years(text))
     intent: Intent
-    if late(named):
+    wanted = None if followup else shelf(text)
+    if wanted is not None:
+        intent = "bibliography"
+    elif late(named):
         intent = "out_of_scope"
     elif summary_asked(text, topical):
         intent = "summary"
@@ -193,4 +201,5 @@ def parse(
         figures=figures(text),
         names=proper_names(text),
         said=content_words(last_answer(history)) if followup else (),
+        shelf=wanted,
     )

@@ -132,7 +132,8 @@ class Answer(BaseModel):
     checks_failed: str = Field(
         default="",
         description="Why the best sentences cannot answer (date, quantity, place, "
-        "names, time horizon); empty when every check passes. Either this or weak evidence refuses.",
+        "names, time horizon; 'bibliography' when no cited work has the fields a question about the bibliography "
+        "asks for); empty when every check passes. Either this or weak evidence refuses.",
     )
     notice: str = Field(default="", description="A note for the reader, e.g. that the LLM failed.")
     timings_ms: dict[str, float] = Field(default_factory=dict, description="Time per step, milliseconds.")

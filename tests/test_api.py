@@ -271,3 +271,25 @@ def test_every_stage_reads_the_query_parsed_once(assistant):
     query = assistant.parse("When was that?", history=[{"role": "user", "content": "What is Operation Kanal?"}])
     assert query.followup and query.search.startswith("What is Operation Kanal?")
     assert query.answer_type == "year" and query.intent != "summary"
+
+
+def test_a_question_about_the_bibliography_as_a_whole_lists_the_works_that_match(assistant):
+    answer = assistant.ask("Which works in the references were published in 2005 or 2006?")
+    assert answer.text.startswith("2 of the 41 works in the article's bibliography match (published in 2005 or 2006)")
+    assert [c.sources[0].key for c in answer.citations] == ["gibler2006", "gheciu2005"]  # printed order
+    entries = assistant.handle.entries
+    assert all(c.kind == "source_card" and c.quote == entries[c.sources[0].key].raw for c in answer.citations)
+    streamed = list(assistant.stream("Which works in the references were published in 2005 or 2006?"))
+    assert [a.text for a in streamed] == [answer.text]  # sent whole: not one quote after another
+
+
+def test_many_matching_works_are_named_by_label_and_none_is_said_so(assistant):
+    answer = assistant.ask("any press releases or news items from 2019 in the bibliography?")
+    assert answer.text.startswith("7 of the 41 works") and "TASS Russian News Agency (2019) [7]." in answer.text
+    nothing = assistant.ask("Which works from 1990 are cited?")
+    assert nothing.refused and nothing.checks_failed == "bibliography"
+    assert nothing.text.startswith("No work in the article's bibliography matches (published in 1990)")
+
+
+def test_a_question_about_the_sources_of_a_topic_is_read_as_any_other(assistant):
+    assert assistant.parse("Which sources does the article cite about Tajik border incidents?").shelf is None

@@ -1,0 +1,323 @@
+"""The bibliography as a whole: "which cited works came out in 2019?", "how many books does it cite?".
+
+Such a question asks for the works whose fields match (a year or a range of years, a kind of work, an author, an
+outlet or a publisher), not for a passage that answers it. It is recognised at parse time (stage 1) when it has a
+plural noun for cited works or a kind of work, a cue that a set is asked ("which", "list", "how many"), and no word
+beyond these, the fields and the names that names a topic of the article ("which sources does the article give for
+the border dispute?" asks about a topic, and is read as any other question). The answer counts the matching works in
+one line and quotes each one's bibliography entry verbatim from its card, in the bibliography's order; when nothing
+matches, it says so and shows the closest passages, like any refusal.
+
+Names: an author's family name, an organisation's name or its initials, an outlet's or a publisher's name (or the
+acronym it opens with: "RAND" for "RAND Corporation"). The article's own author and the organisation the article is
+about are named as filters only after "by" or "from" ("works by Doe"): otherwise "which 2016 sources does Doe cite?"
+(with Doe the article's author) would ask for Doe's own works. The word lists are in rag/data/lexicon.toml [shelf].
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from functools import cache
+
+from index.types import Passage, SourceEntry
+from rag.cite import Sentence, fold, render
+from rag.lexicon import DATA
+from rag.text import content_words
+from rag.types import Citation
+
+HEADER = "{n} of the {total} works in the article's bibliography match ({criteria}):"
+EVERYTHING = "The article's bibliography lists {total} works:"
+NOTHING = "No work in the article's bibliography matches ({criteria}). The closest passages are listed below."
+
+_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(s?)(?!\d)")
+
+
+def _any(phrases: list[str]) -> str:
+    return r"(?:" + "|".join(f"(?:{p})" for p in phrases) + r")"
+
+
+@dataclass(frozen=True)
+class Cues:
+    """The [shelf] word lists, compiled."""
+
+    noun: re.Pattern[str]
+    weak_noun: re.Pattern[str]
+    plural: re.Pattern[str]
+    mark: re.Pattern[str]
+    cue: re.Pattern[str]
+    kinds: dict[str, re.Pattern[str]]
+    fillers: frozenset[str]  # stemmed
+    before: str
+    until: str
+    after: str
+    since: str
+    between: str
+    through: str
+    oldest: re.Pattern[str]
+    newest: re.Pattern[str]
+    by: str
+    works: str  # a noun for works or a kind of work
+    generic: frozenset[str]
+
+
+@cache
+def cues() -> Cues:
+    """The [shelf] table of the lexicon, compiled once."""
+    raw = tomllib.loads((DATA / "lexicon.toml").read_text(encoding="utf-8"))["shelf"]
+
+    def whole(phrases: list[str]) -> re.Pattern[str]:
+        return re.compile(r"(?<![\w'])" + _any(phrases) + r"(?![\w])", re.I)
+
+    words = raw["nouns"] + raw["weak_nouns"] + raw["cues"] + raw["marks"] + raw["fillers"] + raw["by"]
+    words += raw["before"] + raw["until"] + raw["after"] + raw["since"] + raw["between"] + ["and", "to", "or"]
+    return Cues(
+        noun=whole(raw["nouns"]),
+        weak_noun=whole(raw["weak_nouns"]),
+        plural=whole(raw["set_words"]),
+        mark=whole(raw["marks"]),
+        cue=whole(raw["cues"]),
+        kinds={kind: whole(phrases) for kind, phrases in raw["kinds"].items()},
+        fillers=frozenset(content_words(" ".join(words))),
+        before=_any(raw["before"]),
+        until=_any(raw["until"]),
+        after=_any(raw["after"]),
+        since=_any(raw["since"]),
+        between=_any(raw["between"]),
+        through=_any([re.escape(w) for w in raw["through"]]),
+        oldest=whole(raw["oldest"]),
+        newest=whole(raw["newest"]),
+        by=_any(raw["by"]),
+        works=_any(raw["nouns"] + raw["weak_nouns"] + [p for ps in raw["kinds"].values() for p in ps]) + r"(?!\w)",
+        generic=frozenset(raw["generic"]),
+    )
+
+
+@dataclass(frozen=True)
+class Shelf:
+    """What a question asks of the bibliography: the fields a work must match (none: the whole bibliography)."""
+
+    years: tuple[int, ...] = ()  # any of these years
+    lo: int | None = None  # a range of years, inclusive
+    hi: int | None = None
+    kinds: tuple[str, ...] = ()  # index.types.SourceEntry.kind
+    keys: frozenset[str] | None = None  # the works its names allow (None: it names none)
+    names: tuple[str, ...] = ()  # the names as the question gives them
+    order: str | None = None  # "oldest" or "newest": only the oldest (newest) of the works that match
+
+    def matches(self, entry: SourceEntry) -> bool:
+        """Whether a work has every field the question asks for."""
+        return (
+            (not self.years or entry.year in self.years)
+            and (self.lo is None or entry.year >= self.lo)
+            and (self.hi is None or entry.year <= self.hi)
+            and (not self.kinds or entry.kind in self.kinds)
+            and (self.keys is None or entry.key in self.keys)
+        )
+
+    def criteria(self) -> str:
+        """The fields in words: "published 2010–2015; a book; by Doe"."""
+        parts = []
+        if self.years:
+            parts.append("published in " + " or ".join(str(y) for y in self.years))
+        if self.lo is not None or self.hi is not None:
+            lo, hi = self.lo, self.hi
+            parts.append(f"published {lo}–{hi}" if lo and hi else f"published in {lo} or later" if lo
+                         else f"published in {hi} or earlier")
+        if self.kinds:
+            parts.append(" or ".join(("an " if k[0] in "aeiou" else "a ") + k for k in self.kinds))
+        if self.names:
+            parts.append("by or in " + " or ".join(self.names))
+        if self.order:
+            parts.append(f"the {self.order}")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Name:
+    """A name a question may give a work by."""
+
+    phrase: str  # folded
+    shown: str  # as the bibliography prints it
+    key: str
+    person: bool  # a person's name (not an organisation's, an outlet's or a publisher's)
+    after_by: bool  # counts only after "by" or "from", or before a noun for works ("Doe's books", "CSTO documents"):
+    # the article's own author and the organisation the article is about
+
+
+class Catalogue:
+    """The bibliography's works and the names they go by."""
+
+    def __init__(self, entries: dict[str, SourceEntry], own: Collection[str], subject: Collection[str]) -> None:
+        self.entries = entries
+        self.subject = frozenset(subject)
+        names = []
+        for key, e in entries.items():
+            people = [] if e.organisation else [a.split(",")[0].strip() for a in e.authors[:3]]
+            orgs = [e.authors[0]] if e.organisation and e.authors else []
+            given = [" ".join(reversed([p.strip() for p in a.split(",", 1)])) for a in e.authors[:3] if "," in a]
+            persons = people + given * (not e.organisation)
+            for phrase in persons + orgs + [e.container, e.publisher]:
+                for variant in _variants(phrase):
+                    about = any(w in subject for w in content_words(variant)) and phrase in orgs
+                    names.append(Name(fold(variant), variant, key, phrase in persons, key in own or about))
+        self.names = tuple(n for n in names if len(n.phrase) >= 3)
+
+    def asked(self, text: str, topical: Callable[[str], bool]) -> Shelf | None:
+        """What a question asks of the bibliography, or None when it is not about the bibliography as a whole."""
+        c = cues()
+        kinds = tuple(k for k, cue in c.kinds.items() if cue.search(text))
+        weak = bool(kinds or c.weak_noun.search(text) or c.mark.search(text))
+        if not (c.noun.search(text) or weak) or not c.cue.search(text):
+            return None
+        rest = fold(text)
+        named = [n for n in self.names if re.search(self._pattern(n), rest, re.I)]
+        if any(n.person for n in named) and not self._plural(text):
+            return None  # "the Doe study", "Doe's book": one work, named by its author
+        for n in sorted(self.names, key=lambda n: -len(n.phrase)):  # the article's own author and subject refer to it
+            if n in named or n.after_by:
+                rest = re.sub(rf"(?<!\w){re.escape(n.phrase)}(?!\w)", " ", rest)
+        unknown = None if named else self._unknown_name(rest, topical)
+        for kind in kinds:
+            rest = c.kinds[kind].sub(" ", rest)
+        left = [w for w in content_words(_YEAR.sub(" ", rest)) if w not in c.fillers and not w.isdigit()]
+        if any(topical(w) for w in left if w not in content_words(unknown or "")):
+            return None
+        years, lo, hi = year_filter(text)
+        fields = bool(years or lo or hi or named or unknown)
+        if not c.noun.search(text) and not fields and not c.mark.search(text):
+            return None  # "which articles of the treaty ...", "what documents does the alliance have": not the works
+        shown = [n.shown for n in named]
+        names = tuple(dict.fromkeys(x for x in shown if not any(x != y and x in y for y in shown)))
+        names = names or ((unknown,) if unknown else ())
+        return Shelf(
+            years=years,
+            lo=lo,
+            hi=hi,
+            kinds=kinds,
+            keys=frozenset(n.key for n in named) if named or unknown else None,
+            names=names,
+            order="oldest" if c.oldest.search(text) else "newest" if c.newest.search(text) else None,
+        )
+
+    @staticmethod
+    def _plural(text: str) -> bool:
+        """Whether the question's noun for works (or kind of work) is plural: a set is asked."""
+        c = cues()
+        found = [m.group(0) for p in (c.noun, c.weak_noun, *c.kinds.values()) for m in p.finditer(text)]
+        return any(c.plural.fullmatch(f) for f in found)
+
+    @staticmethod
+    def _pattern(n: Name) -> str:
+        """Where a name counts: anywhere, or (the article's own author, its subject) only after "by" or before a
+        noun for works."""
+        c, name = cues(), re.escape(n.phrase)
+        if not n.after_by:
+            return rf"(?<!\w){name}(?!\w)"
+        return rf"\b{c.by}\s+(?:the\s+)?{name}(?!\w)|(?<!\w){name}(?:['’]s)?\s+(?:[a-z]+\s+)?{c.works}"
+
+    def _unknown_name(self, rest: str, topical: Callable[[str], bool]) -> str | None:
+        """A name after "by" that no work goes by and the corpus does not know ("works by Smith"): asked, so nothing
+        matches; a word the corpus knows is a topic instead ("sources from Kazakhstan")."""
+        c = cues()
+        m = re.search(rf"\b{c.by}\s+(?:the\s+)?([a-z][\w'-]+(?:\s+[a-z][\w'-]+){{0,2}})", rest, re.I)
+        name = []
+        for word in m.group(1).split() if m else []:
+            stems = content_words(word)
+            if not stems or stems[0] in c.fillers or stems[0] in self.subject or topical(stems[0]):
+                break
+            name.append(word.title())
+        return " ".join(name) or None
+
+    def matching(self, shelf: Shelf) -> list[SourceEntry]:
+        """The works that match, in the bibliography's order."""
+        found = [e for e in self.entries.values() if shelf.matches(e)]
+        if found and shelf.order:
+            pick = (min if shelf.order == "oldest" else max)(e.year for e in found)
+            found = [e for e in found if e.year == pick]
+        return found
+
+    def header(self, shelf: Shelf, found: list[SourceEntry]) -> str:
+        """The answer's first line: how many works match, and by which fields."""
+        criteria = shelf.criteria()
+        if not found:
+            return NOTHING.format(criteria=criteria or "any field")
+        if not criteria:
+            return EVERYTHING.format(total=len(self.entries))
+        return HEADER.format(n=len(found), total=len(self.entries), criteria=criteria)
+
+
+def _variants(phrase: str) -> list[str]:
+    """A name and the shorter forms a question may use: an organisation's initials ("Collective Security Treaty
+    Organization" -> "CSTO"), the acronym a publisher's name opens with ("RAND Corporation" -> "RAND")."""
+    phrase = phrase.replace("*", "").strip()
+    if not phrase:
+        return []
+    out = [phrase]
+    capitals = [w for w in re.findall(r"[A-Za-z][\w’'-]*", phrase) if w[0].isupper()]
+    if len(capitals) >= 3:
+        out.append("".join(w[0] for w in capitals))
+    first = phrase.split()[0]
+    if len(first) >= 3 and first.isupper() and first.isalpha() and first.lower() not in cues().generic:
+        out.append(first)
+    return out
+
+
+def year_filter(text: str) -> tuple[tuple[int, ...], int | None, int | None]:
+    """The years a question asks for: exact years, or a range ("before 2010", "since 2018", "between 2010 and 2015",
+    "the 2010s")."""
+    c = cues()
+    found = [(m.start(), int(m.group(1)), bool(m.group(2))) for m in _YEAR.finditer(text)]
+    if not found:
+        return (), None, None
+    if len(found) >= 2 and re.search(rf"^\s*{c.through}\s*$", text[found[0][0] + 4 : found[1][0]], re.I):
+        return (), min(found[0][1], found[1][1]), max(found[0][1], found[1][1])  # "2010 to 2015", "2010-2015"
+    exact, lo, hi = [], None, None
+    if any(decade for _, _, decade in found):  # "the 2010s (2010-2019)"
+        year = next(y for _, y, decade in found if decade)
+        return (), year, year + 9
+    for at, year, _ in found:
+        cue = _cue_before(text[:at])
+        if cue == "before":
+            hi = year - 1
+        elif cue == "until":
+            hi = year
+        elif cue == "after":
+            lo = year + 1
+        elif cue == "since":
+            lo = year
+        else:
+            exact.append(year)
+    return tuple(exact), lo, hi
+
+
+def _cue_before(before: str) -> str | None:
+    """Which comparison ends the text before a year ("before", "until", "after", "since"), if any."""
+    c = cues()
+    for name, cue in (("before", c.before), ("until", c.until), ("after", c.after), ("since", c.since)):
+        if re.search(rf"\b{cue}\s+(?:the\s+(?:year\s+)?)?$", before, re.I):
+            return name
+    return None
+
+
+def entry_sentences(found: list[SourceEntry], cards: dict[str, Passage], rows: dict[str, list[int]]) -> list[Sentence]:
+    """Each work's entry as printed, quoted from the start of its card."""
+    out = []
+    for entry in found:
+        card = cards.get(entry.key)
+        if card is not None and card.text.startswith(entry.raw):
+            out.append(Sentence(card, 0, len(entry.raw), rows.get(card.id, [0])[0]))
+    return out
+
+
+
+def shelf_text(header: str, cites: list[Citation], whole: int) -> str:
+    """The answer: the header, then each work's entry quoted with its [n] when at most `whole` works match, else each
+    work named by its label with its [n] (the entries are quoted in the citations)."""
+    if len(cites) <= whole:
+        return f"{header} {render(cites)}"
+    labels = [f"{c.sources[0].label if c.sources else c.section} [{c.n}]" for c in cites]
+    listed = ", ".join(labels[:-1]) + f" and {labels[-1]}" if len(labels) > 1 else labels[0]
+    return f"{header} {listed}."
