@@ -226,7 +226,7 @@ class Catalogue:
         name = []
         for word in m.group(1).split() if m else []:
             stems = content_words(word)
-            if not stems or stems[0] in c.fillers or stems[0] in self.subject or topical(stems[0]):
+            if not stems or stems[0] in c.fillers or stems[0] in self.subject or topical(stems[0]) or _YEAR.match(word):
                 break
             name.append(word.title())
         return " ".join(name) or None

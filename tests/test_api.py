@@ -288,7 +288,7 @@ def test_many_matching_works_are_named_by_label_and_none_is_said_so(assistant):
     assert answer.text.startswith("7 of the 41 works") and "TASS Russian News Agency (2019) [7]." in answer.text
     nothing = assistant.ask("Which works from 1990 are cited?")
     assert nothing.refused and nothing.checks_failed == "bibliography"
-    assert nothing.text.startswith("No work in the article's bibliography matches (published in 1990)")
+    assert nothing.text.startswith("No work in the article's bibliography matches (published in 1990).")
 
 
 def test_a_question_about_the_sources_of_a_topic_is_read_as_any_other(assistant):
