@@ -131,7 +131,7 @@ class Assistant:
         asked = validate_question(question, self.settings.max_question_chars)
         gen = self.live.get()
         embed, spell, topical = gen.retriever.embed_queries, gen.speller.correct, gen.reader.topical
-        shelf = lambda text: gen.catalogue.asked(text, topical)  # noqa: E731
+        shelf = lambda text, before: gen.catalogue.asked(text, topical, before)  # noqa: E731
         return parse(asked, turns(history), embed, self.model.intents, gen.horizon.after, spell, topical, shelf)
 
     @runs_on_one_generation

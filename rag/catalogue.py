@@ -165,8 +165,13 @@ class Catalogue:
                     names.append(Name(fold(variant), variant, key, phrase in persons, key in own or about))
         self.names = tuple(n for n in names if len(n.phrase) >= 3)
 
-    def asked(self, text: str, topical: Callable[[str], bool]) -> Shelf | None:
-        """What a question asks of the bibliography, or None when it is not about the bibliography as a whole."""
+    def asked(self, text: str, topical: Callable[[str], bool], before: str | None = None) -> Shelf | None:
+        """What a question asks of the bibliography, or None when it is not about the bibliography as a whole. A
+        follow-up of a question `before` narrows its listing when it names a field of its own ("and which of those
+        are books?" after "which works came out in 2017?"): both are read as one question."""
+        if before is not None:
+            narrows = self._fields(text) and self.asked(before, topical) is not None
+            return self.asked(f"{before} {text}", topical) if narrows else None
         c = cues()
         kinds = tuple(k for k, cue in c.kinds.items() if cue.search(text))
         weak = bool(kinds or c.weak_noun.search(text) or c.mark.search(text))
@@ -200,6 +205,13 @@ class Catalogue:
             keys=frozenset(n.key for n in named) if named or unknown else None,
             names=names,
             order="oldest" if c.oldest.search(text) else "newest" if c.newest.search(text) else None,
+        )
+
+    def _fields(self, text: str) -> bool:
+        """Whether a text names a field a work can match: a year, a kind of work, a name a work goes by."""
+        c, folded = cues(), fold(text)
+        return bool(_YEAR.search(text) or any(k.search(text) for k in c.kinds.values())) or any(
+            re.search(self._pattern(n), folded, re.I) for n in self.names
         )
 
     @staticmethod

@@ -159,20 +159,20 @@ def parse(
     late: Callable[[tuple[int, ...]], bool],
     spell: Callable[[str], str] = lambda text: text,
     topical: Callable[[str], bool] = lambda word: False,
-    shelf: Callable[[str], Shelf | None] = lambda text: None,
+    shelf: Callable[[str, str | None], Shelf | None] = lambda text, before: None,
 ) -> Query:
     """Read a validated question (and its conversation) into a Query; `late(years)` says whether years named in a
     question lie after what the article can cover (rag.refuse.Horizon.after); `spell` corrects typos
     (rag.spelling.Speller.correct); `topical(word)` says whether a (stemmed) word names a topic within the article
-    rather than the article itself (rag.read.Reader.topical); `shelf(text)` reads a question about the bibliography as
-    a whole (rag.catalogue.Catalogue.asked)."""
+    rather than the article itself (rag.read.Reader.topical); `shelf(text, before)` reads a question about the
+    bibliography as a whole, or a follow-up narrowing one asked `before` (rag.catalogue.Catalogue.asked)."""
     text = spell(normalise(asked))
     followup = is_followup(text, history)
     search = f"{spell(user_turns(history)[-1])} {text}" if followup else text
     vector, search_vector = (lambda v: (v[0], v[-1]))(embed([text, search] if followup else [text]))
     named = tuple(years(text))
     intent: Intent
-    wanted = None if followup else shelf(text)
+    wanted = shelf(text, spell(user_turns(history)[-1]) if followup else None)
     if wanted is not None:
         intent = "bibliography"
     elif late(named):

@@ -293,3 +293,11 @@ def test_many_matching_works_are_named_by_label_and_none_is_said_so(assistant):
 
 def test_a_question_about_the_sources_of_a_topic_is_read_as_any_other(assistant):
     assert assistant.parse("Which sources does the article cite about Tajik border incidents?").shelf is None
+
+
+def test_a_follow_up_narrows_a_listing_of_the_bibliography(assistant):
+    history = [{"role": "user", "content": "Which works from 2017 are cited?"},
+               {"role": "assistant", "content": "7 of the 41 works in the article's bibliography match"}]
+    answer = assistant.ask("and which of those are news items?", history=history)
+    assert [c.sources[0].key for c in answer.citations] == ["khalatyan2017", "kucera2017", "ramani2017",
+                                                            "shirinyan2017"]

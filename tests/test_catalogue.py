@@ -122,3 +122,11 @@ def test_a_few_works_are_quoted_whole_and_many_are_named_by_label_each_cited_to_
     text = shelf_text("The article's bibliography lists 5 works:", many, whole=3)
     assert text.endswith("Roe (2017) [4] and Writer (2015) [5].")
     assert all(c.quote == ENTRIES[c.sources[0].key].raw for c in many)
+
+
+def test_a_follow_up_naming_a_field_narrows_the_listing_it_follows(catalogue):
+    before = "Which works from 2017 are in the bibliography?"
+    narrowed = catalogue.asked("and which of those are news items?", topical, before)
+    assert narrowed is not None and [e.key for e in catalogue.matching(narrowed)] == ["roe2017"]
+    assert catalogue.asked("when was it published?", topical, before) is None  # names no field: not a listing
+    assert catalogue.asked("and the books from 2009?", topical, "What is the border tension about?") is None
