@@ -18,7 +18,7 @@ from index.errors import InvalidQuestionError
 from index.settings import Settings, load_settings
 from index.store import IndexHandle, open_index
 from index.types import Passage
-from rag.catalogue import Catalogue, entry_sentences, shelf_text
+from rag.catalogue import Catalogue, citation_counts, entry_sentences, shelf_text
 from rag.cite import Sentence, citations, render
 from rag.history import validate_history  # bounded history (issue 29)
 from rag.live import LiveIndex, runs_on_one_generation  # a running Assistant follows re-indexing (issue 29)
@@ -93,7 +93,8 @@ class Assistant:
         retriever = HybridRetriever(handle, self._embedder, self.settings.top_k)
         speller = Speller(handle.words)
         reader = Reader(handle, self.model)
-        catalogue = Catalogue(handle.entries, reader.own_works, reader.subject)
+        cites = citation_counts(handle.passages.values())
+        catalogue = Catalogue(handle.entries, reader.own_works, reader.subject, cites)
         return Generation(handle, retriever, reader, Horizon.of(handle.passages), speller, catalogue)
 
     @property

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Collection
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -48,7 +49,8 @@ class Cues:
     plural: re.Pattern[str]
     mark: re.Pattern[str]
     cue: re.Pattern[str]
-    kinds: dict[str, re.Pattern[str]]
+    kind: re.Pattern[str]  # any word for a kind of work, the longest first ("online articles" before "articles")
+    kind_of: tuple[tuple[str, str], ...]  # (phrase, kind), the longest phrase first
     fillers: frozenset[str]  # stemmed
     before: str
     until: str
@@ -58,6 +60,8 @@ class Cues:
     through: str
     oldest: re.Pattern[str]
     newest: re.Pattern[str]
+    cited: dict[str, re.Pattern[str]]  # "most", "once", "never": how often the text cites a work
+    breakdown: re.Pattern[str]  # "what kinds of sources": the works counted by kind
     by: str
     works: str  # a noun for works or a kind of work
     generic: frozenset[str]
@@ -79,7 +83,8 @@ def cues() -> Cues:
         plural=whole(raw["set_words"]),
         mark=whole(raw["marks"]),
         cue=whole(raw["cues"]),
-        kinds={kind: whole(phrases) for kind, phrases in raw["kinds"].items()},
+        kind=whole(sorted((p for ps in raw["kinds"].values() for p in ps), key=len, reverse=True)),
+        kind_of=tuple(sorted(((p, k) for k, ps in raw["kinds"].items() for p in ps), key=lambda pk: -len(pk[0]))),
         fillers=frozenset(content_words(" ".join(words))),
         before=_any(raw["before"]),
         until=_any(raw["until"]),
@@ -89,6 +94,8 @@ def cues() -> Cues:
         through=_any([re.escape(w) for w in raw["through"]]),
         oldest=whole(raw["oldest"]),
         newest=whole(raw["newest"]),
+        breakdown=whole(raw["breakdown"]),
+        cited={"most": whole(raw["most_cited"]), "once": whole(raw["cited_once"]), "never": whole(raw["never_cited"])},
         by=_any(raw["by"]),
         works=_any(raw["nouns"] + raw["weak_nouns"] + [p for ps in raw["kinds"].values() for p in ps]) + r"(?!\w)",
         generic=frozenset(raw["generic"]),
@@ -106,6 +113,8 @@ class Shelf:
     keys: frozenset[str] | None = None  # the works its names allow (None: it names none)
     names: tuple[str, ...] = ()  # the names as the question gives them
     order: str | None = None  # "oldest" or "newest": only the oldest (newest) of the works that match
+    cited: str | None = None  # "most": only the most cited of them; "once", "never": cited once, never in the text
+    by_kind: bool = False  # count them by kind of work ("what kinds of sources does it use?")
 
     def matches(self, entry: SourceEntry) -> bool:
         """Whether a work has every field the question asks for."""
@@ -132,6 +141,9 @@ class Shelf:
             parts.append("by or in " + " or ".join(self.names))
         if self.order:
             parts.append(f"the {self.order}")
+        if self.cited:
+            parts.append({"most": "cited most often in the text", "once": "cited once in the text",
+                          "never": "never cited in the text"}[self.cited])
         return "; ".join(parts)
 
 
@@ -150,9 +162,13 @@ class Name:
 class Catalogue:
     """The bibliography's works and the names they go by."""
 
-    def __init__(self, entries: dict[str, SourceEntry], own: Collection[str], subject: Collection[str]) -> None:
+    def __init__(
+        self, entries: dict[str, SourceEntry], own: Collection[str], subject: Collection[str],
+        cites: dict[str, int] | None = None,
+    ) -> None:
         self.entries = entries
         self.subject = frozenset(subject)
+        self.cites = cites or {}  # how many times the article's text cites each work
         names = []
         for key, e in entries.items():
             people = [] if e.organisation else [a.split(",")[0].strip() for a in e.authors[:3]]
@@ -173,44 +189,44 @@ class Catalogue:
             narrows = self._fields(text) and self.asked(before, topical) is not None
             return self.asked(f"{before} {text}", topical) if narrows else None
         c = cues()
-        kinds = tuple(k for k, cue in c.kinds.items() if cue.search(text))
+        kinds = kinds_named(text)
         weak = bool(kinds or c.weak_noun.search(text) or c.mark.search(text))
         if not (c.noun.search(text) or weak) or not c.cue.search(text):
             return None
-        rest = fold(text)
-        named = [n for n in self.names if re.search(self._pattern(n), rest, re.I)]
+        named, rest = self._named(text)
         if any(n.person for n in named) and not self._plural(text):
             return None  # "the Doe study", "Doe's book": one work, named by its author
-        for n in sorted(self.names, key=lambda n: -len(n.phrase)):  # the article's own author and subject refer to it
-            if n in named or n.after_by:
-                rest = re.sub(rf"(?<!\w){re.escape(n.phrase)}(?!\w)", " ", rest)
-        unknown = None if named else self._unknown_name(rest, topical)
-        for kind in kinds:
-            rest = c.kinds[kind].sub(" ", rest)
+        unknown = None if named else self._unknown_name(text, rest, topical)
+        cited = next((k for k, cue in c.cited.items() if cue.search(text)), None)
+        for pattern in [c.kind, *c.cited.values()]:
+            rest = pattern.sub(" ", rest)
         left = [w for w in content_words(_YEAR.sub(" ", rest)) if w not in c.fillers and not w.isdigit()]
-        if any(topical(w) for w in left if w not in content_words(unknown or "")):
-            return None
+        if any(w not in self.subject for w in left if w not in content_words(unknown or "")):
+            return None  # a word for something other than the works' fields: a topic, or unknown here
         years, lo, hi = year_filter(text)
-        fields = bool(years or lo or hi or named or unknown)
-        if not c.noun.search(text) and not fields and not c.mark.search(text):
+        order = "oldest" if c.oldest.search(text) else "newest" if c.newest.search(text) else None
+        if not (c.noun.search(text) or c.mark.search(text) or years or lo or hi or named or unknown or order or cited):
             return None  # "which articles of the treaty ...", "what documents does the alliance have": not the works
         shown = [n.shown for n in named]
         names = tuple(dict.fromkeys(x for x in shown if not any(x != y and x in y for y in shown)))
+        keys = frozenset(n.key for n in named) if named or unknown else None
         names = names or ((unknown,) if unknown else ())
-        return Shelf(
-            years=years,
-            lo=lo,
-            hi=hi,
-            kinds=kinds,
-            keys=frozenset(n.key for n in named) if named or unknown else None,
-            names=names,
-            order="oldest" if c.oldest.search(text) else "newest" if c.newest.search(text) else None,
-        )
+        return Shelf(years, lo, hi, kinds, keys, names, order, cited, bool(c.breakdown.search(text)))
+
+    def _named(self, text: str) -> tuple[list[Name], str]:
+        """The names of works a question gives, and its folded text without them (nor the article's own author and
+        subject, which refer to the article)."""
+        rest = fold(text)
+        named = [n for n in self.names if re.search(self._pattern(n), rest, re.I)]
+        for n in sorted(self.names, key=lambda n: -len(n.phrase)):
+            if n in named or n.after_by:
+                rest = re.sub(rf"(?<!\w){re.escape(n.phrase)}(?!\w)", " ", rest)
+        return named, rest
 
     def _fields(self, text: str) -> bool:
         """Whether a text names a field a work can match: a year, a kind of work, a name a work goes by."""
         c, folded = cues(), fold(text)
-        return bool(_YEAR.search(text) or any(k.search(text) for k in c.kinds.values())) or any(
+        return bool(_YEAR.search(text) or c.kind.search(text)) or any(
             re.search(self._pattern(n), folded, re.I) for n in self.names
         )
 
@@ -218,7 +234,7 @@ class Catalogue:
     def _plural(text: str) -> bool:
         """Whether the question's noun for works (or kind of work) is plural: a set is asked."""
         c = cues()
-        found = [m.group(0) for p in (c.noun, c.weak_noun, *c.kinds.values()) for m in p.finditer(text)]
+        found = [m.group(0) for p in (c.noun, c.weak_noun, c.kind) for m in p.finditer(text)]
         return any(c.plural.fullmatch(f) for f in found)
 
     @staticmethod
@@ -230,40 +246,53 @@ class Catalogue:
             return rf"(?<!\w){name}(?!\w)"
         return rf"\b{c.by}\s+(?:the\s+)?{name}(?!\w)|(?<!\w){name}(?:['’]s)?\s+(?:[a-z]+\s+)?{c.works}"
 
-    def _unknown_name(self, rest: str, topical: Callable[[str], bool]) -> str | None:
-        """A name after "by" that no work goes by and the corpus does not know ("works by Smith"): asked, so nothing
-        matches; a word the corpus knows is a topic instead ("sources from Kazakhstan")."""
+    def _unknown_name(self, text: str, rest: str, topical: Callable[[str], bool]) -> str | None:
+        """A capitalised name after "by" that no work goes by and the corpus does not know ("works by Smith"): asked,
+        so nothing matches; a word the corpus knows is a topic instead ("sources from Kazakhstan")."""
         c = cues()
-        m = re.search(rf"\b{c.by}\s+(?:the\s+)?([a-z][\w'-]+(?:\s+[a-z][\w'-]+){{0,2}})", rest, re.I)
+        m = re.search(rf"\b{c.by}\s+(?:the\s+)?([A-Z][\w'-]+(?:\s+[A-Z][\w'-]+){{0,2}})", text)
         name = []
-        for word in m.group(1).split() if m else []:
+        for word in m.group(1).split() if m and fold(m.group(1)) in rest else []:
             stems = content_words(word)
             if not stems or stems[0] in c.fillers or stems[0] in self.subject or topical(stems[0]) or _YEAR.match(word):
                 break
-            name.append(word.title())
+            name.append(word)
         return " ".join(name) or None
 
     def matching(self, shelf: Shelf) -> list[SourceEntry]:
         """The works that match, in the bibliography's order."""
         found = [e for e in self.entries.values() if shelf.matches(e)]
+        if shelf.cited in ("once", "never"):
+            found = [e for e in found if self.cites.get(e.key, 0) == (1 if shelf.cited == "once" else 0)]
+        if found and shelf.cited == "most":
+            top = max(self.cites.get(e.key, 0) for e in found)
+            found = [e for e in found if self.cites.get(e.key, 0) == top]
         if found and shelf.order:
             pick = (min if shelf.order == "oldest" else max)(e.year for e in found)
             found = [e for e in found if e.year == pick]
         return found
 
     def header(self, shelf: Shelf, found: list[SourceEntry]) -> str:
-        """The answer's first line: how many works match, and by which fields."""
+        """The answer's first line: how many works match, and by which fields (and of which kinds, if asked)."""
         criteria = shelf.criteria()
         if not found:
             return NOTHING.format(criteria=criteria or "any field")
         if not criteria:
-            return EVERYTHING.format(total=len(self.entries))
-        return HEADER.format(n=len(found), total=len(self.entries), criteria=criteria)
+            line = EVERYTHING.format(total=len(self.entries))
+        else:
+            line = HEADER.format(n=len(found), total=len(self.entries), criteria=criteria)
+        if not shelf.by_kind:
+            return line
+        counts = Counter(e.kind for e in found)
+        plural = lambda kind, n: " or ".join(w + "s" * (n > 1) for w in kind.split(" or "))  # noqa: E731
+        parts = [f"{n} {plural(kind, n)}" for kind, n in counts.most_common()]
+        listed = f"{', '.join(parts[:-1])} and {parts[-1]}" if len(parts) > 1 else parts[0]
+        return f"{line[:-1]} — {listed}:"
 
 
 def _variants(phrase: str) -> list[str]:
     """A name and the shorter forms a question may use: an organisation's initials ("Collective Security Treaty
-    Organization" -> "CSTO"), the acronym a publisher's name opens with ("RAND Corporation" -> "RAND")."""
+    Organization" -> "CSTO"), the acronym before a publisher's generic words ("RAND Corporation" -> "RAND")."""
     phrase = phrase.replace("*", "").strip()
     if not phrase:
         return []
@@ -271,10 +300,19 @@ def _variants(phrase: str) -> list[str]:
     capitals = [w for w in re.findall(r"[A-Za-z][\w’'-]*", phrase) if w[0].isupper()]
     if len(capitals) >= 3:
         out.append("".join(w[0] for w in capitals))
-    first = phrase.split()[0]
-    if len(first) >= 3 and first.isupper() and first.isalpha() and first.lower() not in cues().generic:
-        out.append(first)
+    first, *rest = phrase.split()
+    generic = cues().generic
+    if len(first) >= 3 and first.isupper() and first.isalpha() and all(w.lower() in generic for w in rest):
+        out.append(first)  # "RAND" for "RAND Corporation", not "NATO" for "NATO Association of Canada"
     return out
+
+
+def kinds_named(text: str) -> tuple[str, ...]:
+    """The kinds of work a question names, each phrase read whole ("online articles" is a web page, not an
+    article)."""
+    c = cues()
+    found = (next(k for p, k in c.kind_of if re.fullmatch(p, m.group(0), re.I)) for m in c.kind.finditer(text))
+    return tuple(dict.fromkeys(found))
 
 
 def year_filter(text: str) -> tuple[tuple[int, ...], int | None, int | None]:
@@ -312,6 +350,12 @@ def _cue_before(before: str) -> str | None:
         if re.search(rf"\b{cue}\s+(?:the\s+(?:year\s+)?)?$", before, re.I):
             return name
     return None
+
+
+def citation_counts(passages: Iterable[Passage]) -> dict[str, int]:
+    """How many times the article's text cites each work (each in-text citation once, though chunks overlap)."""
+    seen = {(c.key, c.start) for p in passages if p.kind == "article" for c in p.citations}
+    return dict(Counter(key for key, _ in seen))
 
 
 def entry_sentences(found: list[SourceEntry], cards: dict[str, Passage], rows: dict[str, list[int]]) -> list[Sentence]:

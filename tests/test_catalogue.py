@@ -38,9 +38,12 @@ def topical(word: str) -> bool:
     return word in KNOWN
 
 
+CITES = {"doe2009": 1, "doe2017": 4, "ndc2016": 2, "roe2017": 4, "writer2015": 1}  # in-text citations per work
+
+
 @pytest.fixture
 def catalogue() -> Catalogue:
-    return Catalogue(ENTRIES, own={"writer2015"}, subject={"northern", "defenc", "council", "ndc"})
+    return Catalogue(ENTRIES, own={"writer2015"}, subject={"northern", "defenc", "council", "ndc"}, cites=CITES)
 
 
 def keys(catalogue: Catalogue, question: str) -> list[str] | None:
@@ -63,6 +66,10 @@ def keys(catalogue: Catalogue, question: str) -> list[str] | None:
         ("Which works by Writer are cited?", ["writer2015"]),  # ... unless the works are hers
         ("Which NDC documents are cited?", ["ndc2016"]),  # the article's subject, as the author of works
         ("What is the oldest work the bibliography lists?", ["doe2009"]),
+        ("What is the most recent source?", ["doe2017", "roe2017"]),
+        ("Which source does the article cite most often?", ["doe2017", "roe2017"]),
+        ("Which works are cited only once?", ["doe2009", "writer2015"]),
+        ("Which online articles does it cite?", ["ndc2016", "roe2017", "writer2015"]),  # web items, not articles
         ("Which of the sources are from 2001?", []),
         ("Which works by Smith are cited?", []),
     ],
@@ -79,6 +86,7 @@ def test_a_question_about_the_bibliography_lists_the_works_whose_fields_match(ca
         "What is the Doe study about?",  # one work, named by its author
         "Which journal ran Doe's 2017 piece?",
         "When was the Northern Defence Council founded?",
+        "Are there any sources from think tanks?",  # a word the bibliography's fields cannot answer for
     ],
 )
 def test_a_question_about_a_topic_or_one_work_is_not_a_listing(catalogue, question):
@@ -103,6 +111,11 @@ def test_the_count_line_states_how_many_works_match_and_by_which_fields(catalogu
     )
     assert catalogue.header(Shelf(), list(ENTRIES.values())) == "The article's bibliography lists 5 works:"
     assert catalogue.header(Shelf(years=(2001,)), []).startswith("No work in the article's bibliography matches")
+    by_kind = catalogue.asked("What kinds of sources from 2017 does it use?", topical)
+    assert by_kind is not None and catalogue.header(by_kind, catalogue.matching(by_kind)) == (
+        "2 of the 5 works in the article's bibliography match (published in 2017) — 1 article or chapter and 1 web "
+        "page or news item:"
+    )
 
 
 def cards() -> dict[str, Passage]:
@@ -130,3 +143,11 @@ def test_a_follow_up_naming_a_field_narrows_the_listing_it_follows(catalogue):
     assert narrowed is not None and [e.key for e in catalogue.matching(narrowed)] == ["roe2017"]
     assert catalogue.asked("when was it published?", topical, before) is None  # names no field: not a listing
     assert catalogue.asked("and the books from 2009?", topical, "What is the border tension about?") is None
+
+
+def test_a_publisher_goes_by_its_acronym_only_when_the_rest_of_its_name_is_generic():
+    from rag.catalogue import _variants
+
+    assert "ACME" in _variants("ACME Press")
+    assert "NDC" not in _variants("NDC Friends of Springfield")  # an outlet named after the subject is not the subject
+    assert "NFS" in _variants("Northern Friends Society")  # initials of a three-word name
