@@ -191,7 +191,7 @@ class Catalogue:
         c = cues()
         kinds = kinds_named(text)
         weak = bool(kinds or c.weak_noun.search(text) or c.mark.search(text))
-        if not (c.noun.search(text) or weak) or not c.cue.search(text):
+        if not (c.noun.search(text) or weak):
             return None
         named, rest = self._named(text)
         if any(n.person for n in named) and not self._plural(text):
@@ -205,8 +205,11 @@ class Catalogue:
             return None  # a word for something other than the works' fields: a topic, or unknown here
         years, lo, hi = year_filter(text)
         order = "oldest" if c.oldest.search(text) else "newest" if c.newest.search(text) else None
-        if not (c.noun.search(text) or c.mark.search(text) or years or lo or hi or named or unknown or order or cited):
+        fields = bool(years or lo or hi or named or unknown or order or cited)
+        if not (c.noun.search(text) or c.mark.search(text) or fields):
             return None  # "which articles of the treaty ...", "what documents does the alliance have": not the works
+        if not c.cue.search(text) and not ((fields or kinds) and self._plural(text)):
+            return None  # no "which" or "how many": only a plural with a field asks for the set ("books before 2010?")
         shown = [n.shown for n in named]
         names = tuple(dict.fromkeys(x for x in shown if not any(x != y and x in y for y in shown)))
         keys = frozenset(n.key for n in named) if named or unknown else None

@@ -70,6 +70,8 @@ def keys(catalogue: Catalogue, question: str) -> list[str] | None:
         ("Which source does the article cite most often?", ["doe2017", "roe2017"]),
         ("Which works are cited only once?", ["doe2009", "writer2015"]),
         ("Which online articles does it cite?", ["ndc2016", "roe2017", "writer2015"]),  # web items, not articles
+        ("books before 2010?", ["doe2009"]),  # a fragment: a plural with a field asks for the set
+        ("sources from 2016?", ["ndc2016"]),
         ("Which of the sources are from 2001?", []),
         ("Which works by Smith are cited?", []),
     ],
@@ -87,6 +89,8 @@ def test_a_question_about_the_bibliography_lists_the_works_whose_fields_match(ca
         "Which journal ran Doe's 2017 piece?",
         "When was the Northern Defence Council founded?",
         "Are there any sources from think tanks?",  # a word the bibliography's fields cannot answer for
+        "The books from 2009 are expensive?",  # no cue, and a word the fields cannot answer for
+        "Doe's book from 2009?",  # no cue and no plural: one work
     ],
 )
 def test_a_question_about_a_topic_or_one_work_is_not_a_listing(catalogue, question):
