@@ -1,17 +1,20 @@
 """The bibliography as a whole: "which cited works came out in 2019?", "how many books does it cite?".
 
-Such a question asks for the works whose fields match (a year or a range of years, a kind of work, an author, an
-outlet or a publisher), not for a passage that answers it. It is recognised at parse time (stage 1) when it has a
-plural noun for cited works or a kind of work, a cue that a set is asked ("which", "list", "how many"), and no word
-beyond these, the fields and the names that names a topic of the article ("which sources does the article give for
-the border dispute?" asks about a topic, and is read as any other question). The answer counts the matching works in
-one line and quotes each one's bibliography entry verbatim from its card, in the bibliography's order; when nothing
-matches, it says so and shows the closest passages, like any refusal.
+Such a question asks for the works whose fields match, not for a passage that answers it: a year or a range ("before
+2005", "the 2010s"), a kind of work (rag/data/lexicon.toml maps words to index.types.SourceEntry.kind), an author, an
+outlet or a publisher, the oldest or newest, how often the article's text cites a work ("the most cited"). It is
+recognised at parse time (stage 1) when it has a noun for cited works or a kind of work, a cue that a set is asked
+("which", "list", "how many") or else a plural with a field ("books before 2010?"), and no word beyond the cues, the
+fields and the names: "which sources does the article give for the border dispute?" asks about a topic, and is read
+as any other question. The answer counts the matching works in one line (by kind, if asked), then quotes each one's
+entry as printed (a few) or names it by its label (many), each cited to its card; when nothing matches, it says so
+and shows the closest passages, like any refusal. A follow-up that names a field narrows the listing it follows.
 
 Names: an author's family name, an organisation's name or its initials, an outlet's or a publisher's name (or the
-acronym it opens with: "RAND" for "RAND Corporation"). The article's own author and the organisation the article is
-about are named as filters only after "by" or "from" ("works by Doe"): otherwise "which 2016 sources does Doe cite?"
-(with Doe the article's author) would ask for Doe's own works. The word lists are in rag/data/lexicon.toml [shelf].
+acronym before its generic words: "RAND" for "RAND Corporation"). The article's own author and the organisation the
+article is about are filters only after "by" or "from", or before a noun for works ("works by Doe", "CSTO
+documents"): otherwise "which 2016 sources does Doe cite?" (with Doe the article's author) would ask for Doe's own
+works. A work named by its author with a singular noun ("the Doe study") is one work, not a listing.
 """
 
 from __future__ import annotations
@@ -56,7 +59,6 @@ class Cues:
     until: str
     after: str
     since: str
-    between: str
     through: str
     oldest: re.Pattern[str]
     newest: re.Pattern[str]
@@ -76,7 +78,7 @@ def cues() -> Cues:
         return re.compile(r"(?<![\w'])" + _any(phrases) + r"(?![\w])", re.I)
 
     words = raw["nouns"] + raw["weak_nouns"] + raw["cues"] + raw["marks"] + raw["fillers"] + raw["by"]
-    words += raw["before"] + raw["until"] + raw["after"] + raw["since"] + raw["between"] + ["and", "to", "or"]
+    words += raw["before"] + raw["until"] + raw["after"] + raw["since"] + ["between", "and", "to", "or"]
     return Cues(
         noun=whole(raw["nouns"]),
         weak_noun=whole(raw["weak_nouns"]),
@@ -90,7 +92,6 @@ def cues() -> Cues:
         until=_any(raw["until"]),
         after=_any(raw["after"]),
         since=_any(raw["since"]),
-        between=_any(raw["between"]),
         through=_any([re.escape(w) for w in raw["through"]]),
         oldest=whole(raw["oldest"]),
         newest=whole(raw["newest"]),
