@@ -133,6 +133,17 @@ def test_refusal_says_not_in_the_sources_with_closest_passages(page) -> None:
     shot(page, "04-refusal")
 
 
+def test_a_listing_of_the_bibliography_cites_each_work_to_its_entry(page) -> None:
+    reply = ask(page, "Which of its sources are news items or web pages from 2017?", 1)
+    assert reply.inner_text().startswith("4 of the 41 works in the article's bibliography match")
+    assert reply.locator("a.cite-ref").count() == 4
+    reply.locator("a.cite-ref[href='#cite-1-2']").click()
+    item = page.locator("#cite-1-2")
+    sync_api.expect(item).to_be_in_viewport()
+    assert item.locator("mark").inner_text().startswith("Kucera, Joshua (2017)")  # the entry as printed
+    shot(page, "06-bibliography-listing")
+
+
 def test_bad_input_is_a_readable_message(page) -> None:
     page.locator("#ask").click()  # empty question
     first = page.locator("#chat [data-testid='bot']").first
