@@ -18,7 +18,7 @@ from index.errors import InvalidQuestionError
 from index.settings import Settings, load_settings
 from index.store import IndexHandle, open_index
 from index.types import Passage
-from rag.catalogue import Catalogue, citation_counts, entry_sentences, shelf_text
+from rag.catalogue import Catalogue, Shelf, citation_counts, entry_sentences, shelf_text
 from rag.cite import Sentence, citations, render
 from rag.history import validate_history  # bounded history (issue 29)
 from rag.live import LiveIndex, runs_on_one_generation  # a running Assistant follows re-indexing (issue 29)
@@ -93,8 +93,8 @@ class Assistant:
         retriever = HybridRetriever(handle, self._embedder, self.settings.top_k)
         speller = Speller(handle.words)
         reader = Reader(handle, self.model)
-        cites = citation_counts(handle.passages.values())
-        catalogue = Catalogue(handle.entries, reader.own_works, reader.subject, cites)
+        passages = handle.passages.values()
+        catalogue = Catalogue(handle.entries, reader.own_works, reader.subject, citation_counts(passages), passages)
         return Generation(handle, retriever, reader, Horizon.of(handle.passages), speller, catalogue)
 
     @property
@@ -164,7 +164,7 @@ class Assistant:
         t2 = time.perf_counter()
         timings = {"parse": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000}
         if query.shelf is not None:
-            return self._shelf_answer(query, gen, retrieved, shown, timings, t0)
+            return self._shelf_answer(query, query.shelf, gen, (retrieved, shown), timings, t0)
         if query.intent == "out_of_scope":
             template = TIME_FRAME.replace("{year}", str(gen.horizon.year))
             return self._refusal(query, shown, retrieved, timings, t0, template, "time frame", 0.0)
@@ -202,21 +202,21 @@ class Assistant:
     def _shelf_answer(
         self,
         query: Query,
+        shelf: Shelf,
         gen: Generation,
-        retrieved: list[ScoredPassage],
-        shown: list[ScoredPassage],
+        ranked: tuple[list[ScoredPassage], list[ScoredPassage]],
         timings: dict[str, float],
         t0: float,
     ) -> Answer:
         """A question about the bibliography as a whole: the matching works' entries under a line counting them
-        (rag/catalogue.py); the LLM path does not rewrite a list of entries."""
-        assert query.shelf is not None
-        found = gen.catalogue.matching(query.shelf)
-        header = gen.catalogue.header(query.shelf, found)
+        (rag/catalogue.py); `ranked`: the retrieved passages and those shown on a refusal. The LLM path does not
+        rewrite a list of entries."""
+        retrieved, shown = ranked
+        found = gen.catalogue.matching(shelf)
+        header = gen.catalogue.header(shelf, found)
         if not found:
             return self._refusal(query, shown, retrieved, timings, t0, header, "bibliography", 0.0)
-        cards = {p.source_key: p for p in gen.handle.passages.values() if p.kind == "source_card"}
-        cites = citations(entry_sentences(found, cards, gen.reader.rows), gen.handle.entries)
+        cites = citations(entry_sentences(found, gen.catalogue.cards, gen.reader.rows), gen.handle.entries)
         timings["total"] = (time.perf_counter() - t0) * 1000
         return Answer(
             question=query.asked,

@@ -165,11 +165,12 @@ class Catalogue:
 
     def __init__(
         self, entries: dict[str, SourceEntry], own: Collection[str], subject: Collection[str],
-        cites: dict[str, int] | None = None,
+        cites: dict[str, int] | None = None, passages: Iterable[Passage] = (),
     ) -> None:
         self.entries = entries
         self.subject = frozenset(subject)
         self.cites = cites or {}  # how many times the article's text cites each work
+        self.cards = {p.source_key: p for p in passages if p.kind == "source_card"}  # each work's card
         names = []
         for key, e in entries.items():
             people = [] if e.organisation else [a.split(",")[0].strip() for a in e.authors[:3]]
