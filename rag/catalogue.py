@@ -316,8 +316,8 @@ def kinds_named(text: str) -> tuple[str, ...]:
     """The kinds of work a question names, each phrase read whole ("online articles" is a web page, not an
     article)."""
     c = cues()
-    found = (next(k for p, k in c.kind_of if re.fullmatch(p, m.group(0), re.I)) for m in c.kind.finditer(text))
-    return tuple(dict.fromkeys(found))
+    found = (next((k for p, k in c.kind_of if re.fullmatch(p, m.group(0), re.I)), None) for m in c.kind.finditer(text))
+    return tuple(k for k in dict.fromkeys(found) if k)
 
 
 def year_filter(text: str) -> tuple[tuple[int, ...], int | None, int | None]:
