@@ -54,20 +54,20 @@ def keys(catalogue: Catalogue, question: str) -> list[str] | None:
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
-        ("Which of the cited works are from 2017?", ["doe2017", "roe2017"]),
+        ("Any 2017 items among the sources?", ["doe2017", "roe2017"]),
         ("List the references published before 2010.", ["doe2009"]),
         ("what sources since 2016 are in the refs", ["doe2017", "ndc2016", "roe2017"]),
         ("Which works from 2014 to 2016 does it cite?", ["ndc2016", "writer2015"]),
-        ("Which books does the article cite?", ["doe2009"]),
+        ("Show me the books it cites.", ["doe2009"]),
         ("Which news items appear among the sources?", ["ndc2016", "roe2017", "writer2015"]),
-        ("Which works by Doe are in the bibliography?", ["doe2009", "doe2017"]),
-        ("What does the bibliography list from the Daily Planet?", ["roe2017"]),
+        ("Anything by Doe among the references?", ["doe2009", "doe2017"]),
+        ("Name the Daily Planet pieces it cites.", ["roe2017"]),
         ("Which sources does Ann Writer cite from 2009?", ["doe2009"]),  # the article's author cites: not a filter
         ("Which works by Writer are cited?", ["writer2015"]),  # ... unless the works are hers
         ("Which NDC documents are cited?", ["ndc2016"]),  # the article's subject, as the author of works
-        ("What is the oldest work the bibliography lists?", ["doe2009"]),
+        ("Earliest publication among its sources?", ["doe2009"]),
         ("What is the most recent source?", ["doe2017", "roe2017"]),
-        ("Which source does the article cite most often?", ["doe2017", "roe2017"]),
+        ("Most frequently cited sources?", ["doe2017", "roe2017"]),
         ("Which works are cited only once?", ["doe2009", "writer2015"]),
         ("Which online articles does it cite?", ["ndc2016", "roe2017", "writer2015"]),  # web items, not articles
         ("books before 2010?", ["doe2009"]),  # a fragment: a plural with a field asks for the set
@@ -142,10 +142,10 @@ def test_a_few_works_are_quoted_whole_and_many_are_named_by_label_each_cited_to_
 
 
 def test_a_follow_up_naming_a_field_narrows_the_listing_it_follows(catalogue):
-    before = "Which works from 2017 are in the bibliography?"
+    before = "Any 2017 sources?"
     narrowed = catalogue.asked("and which of those are news items?", topical, before)
     assert narrowed is not None and [e.key for e in catalogue.matching(narrowed)] == ["roe2017"]
-    assert catalogue.asked("when was it published?", topical, before) is None  # names no field: not a listing
+    assert catalogue.asked("what year did that one come out?", topical, before) is None  # names no field: not a listing
     assert catalogue.asked("and the books from 2009?", topical, "What is the border tension about?") is None
 
 

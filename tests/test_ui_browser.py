@@ -134,7 +134,7 @@ def test_refusal_says_not_in_the_sources_with_closest_passages(page) -> None:
 
 
 def test_a_listing_of_the_bibliography_cites_each_work_to_its_entry(page) -> None:
-    reply = ask(page, "Which of its sources are news items or web pages from 2017?", 1)
+    reply = ask(page, "Show me its 2017 web pages and news items.", 1)
     assert reply.inner_text().startswith("4 of the 41 works in the article's bibliography match")
     assert reply.locator("a.cite-ref").count() == 4
     reply.locator("a.cite-ref[href='#cite-1-2']").click()
