@@ -1,4 +1,4 @@
-"""The bibliography as a whole: "which cited works came out in 2019?", "how many books does it cite?".
+"""The bibliography as a whole: "the sources it has from 2019?", "how many books does it cite?".
 
 Such a question asks for the works whose fields match, not for a passage that answers it: a year or a range ("before
 2005", "the 2010s"), a kind of work (rag/data/lexicon.toml maps words to index.types.SourceEntry.kind), an author, an
@@ -28,7 +28,7 @@ from functools import cache
 
 from index.types import Passage, SourceEntry
 from rag.cite import Sentence, fold, render
-from rag.lexicon import DATA
+from rag.lexicon import DATA, whole_words
 from rag.text import content_words
 from rag.types import Citation
 
@@ -74,18 +74,15 @@ def cues() -> Cues:
     """The [shelf] table of the lexicon, compiled once."""
     raw = tomllib.loads((DATA / "lexicon.toml").read_text(encoding="utf-8"))["shelf"]
 
-    def whole(phrases: list[str]) -> re.Pattern[str]:
-        return re.compile(r"(?<![\w'])" + _any(phrases) + r"(?![\w])", re.I)
-
     words = raw["nouns"] + raw["weak_nouns"] + raw["cues"] + raw["marks"] + raw["fillers"] + raw["by"]
     words += raw["before"] + raw["until"] + raw["after"] + raw["since"] + ["between", "and", "to", "or"]
     return Cues(
-        noun=whole(raw["nouns"]),
-        weak_noun=whole(raw["weak_nouns"]),
-        plural=whole(raw["set_words"]),
-        mark=whole(raw["marks"]),
-        cue=whole(raw["cues"]),
-        kind=whole(sorted((p for ps in raw["kinds"].values() for p in ps), key=len, reverse=True)),
+        noun=whole_words(raw["nouns"]),
+        weak_noun=whole_words(raw["weak_nouns"]),
+        plural=whole_words(raw["set_words"]),
+        mark=whole_words(raw["marks"]),
+        cue=whole_words(raw["cues"]),
+        kind=whole_words(sorted((p for ps in raw["kinds"].values() for p in ps), key=len, reverse=True)),
         kind_of=tuple(sorted(((p, k) for k, ps in raw["kinds"].items() for p in ps), key=lambda pk: -len(pk[0]))),
         fillers=frozenset(content_words(" ".join(words))),
         before=_any(raw["before"]),
@@ -93,10 +90,11 @@ def cues() -> Cues:
         after=_any(raw["after"]),
         since=_any(raw["since"]),
         through=_any([re.escape(w) for w in raw["through"]]),
-        oldest=whole(raw["oldest"]),
-        newest=whole(raw["newest"]),
-        breakdown=whole(raw["breakdown"]),
-        cited={"most": whole(raw["most_cited"]), "once": whole(raw["cited_once"]), "never": whole(raw["never_cited"])},
+        oldest=whole_words(raw["oldest"]),
+        newest=whole_words(raw["newest"]),
+        breakdown=whole_words(raw["breakdown"]),
+        cited={k: whole_words(raw[f]) for k, f in (("most", "most_cited"), ("once", "cited_once"),
+                                                   ("never", "never_cited"))},
         by=_any(raw["by"]),
         works=_any(raw["nouns"] + raw["weak_nouns"] + [p for ps in raw["kinds"].values() for p in ps]) + r"(?!\w)",
         generic=frozenset(raw["generic"]),
@@ -186,7 +184,7 @@ class Catalogue:
     def asked(self, text: str, topical: Callable[[str], bool], before: str | None = None) -> Shelf | None:
         """What a question asks of the bibliography, or None when it is not about the bibliography as a whole. A
         follow-up of a question `before` narrows its listing when it names a field of its own ("and which of those
-        are books?" after "which works came out in 2017?"): both are read as one question."""
+        are books?" after "any 2017 sources?"): both are read as one question."""
         if before is not None:
             narrows = self._fields(text) and self.asked(before, topical) is not None
             return self.asked(f"{before} {text}", topical) if narrows else None

@@ -11,7 +11,7 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parent / "data"
 
 
-def _any(patterns: list[str]) -> re.Pattern[str]:
+def whole_words(patterns: list[str]) -> re.Pattern[str]:
     """One case-insensitive pattern matching any of the phrases as whole words."""
     return re.compile(r"(?<![\w'])(?:" + "|".join(f"(?:{p})" for p in patterns) + r")(?![\w])", re.I)
 
@@ -58,17 +58,19 @@ def lexicon(path: Path = DATA / "lexicon.toml") -> Lexicon:
         lead_in=re.compile(lead, re.I),
         fillers=re.compile(r"(?<![\w'])(?:" + "|".join(raw["fillers"]) + r")(?![\w'])\s*", re.I),
         question_tag=re.compile(r"\s*,\s*(?:" + "|".join(raw["question_tags"]) + r")\s*\?\s*$", re.I),
-        pointing_back=_any(raw["pointing_back"]),
-        summary=_any(raw["summary_cues"]),
-        thesis=_any(raw["thesis_cues"]),
+        pointing_back=whole_words(raw["pointing_back"]),
+        summary=whole_words(raw["summary_cues"]),
+        thesis=whole_words(raw["thesis_cues"]),
         summary_fillers=" ".join(raw["summary_fillers"]),
         count=re.compile(raw["count_pattern"], re.I),
         number_words={k.replace("_", " "): int(v) for k, v in raw["number_words"].items()},
-        answer_types={kind: _any(cues) for kind, cues in raw["answer_types"].items()},
-        place_asked=_any(raw["place_cues"]),
+        answer_types={kind: whole_words(cues) for kind, cues in raw["answer_types"].items()},
+        place_asked=whole_words(raw["place_cues"]),
         place_named=re.compile(r"\b(?:" + "|".join(raw["locatives"]) + r")\s+(?:the\s+)?[A-Z][a-z]+"),
-        amount_words=_any(raw["amount_words"]),
-        year_units=_any(raw["year_units"]),
-        reporting=_any(raw["reporting_verbs"]),
-        parts=tuple(Part(name, _any(spec["cues"]), tuple(spec["sections"])) for name, spec in raw["parts"].items()),
+        amount_words=whole_words(raw["amount_words"]),
+        year_units=whole_words(raw["year_units"]),
+        reporting=whole_words(raw["reporting_verbs"]),
+        parts=tuple(
+            Part(name, whole_words(spec["cues"]), tuple(spec["sections"])) for name, spec in raw["parts"].items()
+        ),
     )
