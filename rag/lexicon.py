@@ -46,6 +46,7 @@ class Lexicon:
     amount_words: re.Pattern[str]
     year_units: re.Pattern[str]  # a question counting years ("how many years")
     reporting: re.Pattern[str]  # a reporting verb ("argues", "contends"): someone's view is asked
+    card_fields: dict[str, tuple[str, ...]]  # a bibliography field -> the words a question names it by
 
 
 @cache
@@ -70,6 +71,7 @@ def lexicon(path: Path = DATA / "lexicon.toml") -> Lexicon:
         amount_words=whole_words(raw["amount_words"]),
         year_units=whole_words(raw["year_units"]),
         reporting=whole_words(raw["reporting_verbs"]),
+        card_fields={name: tuple(words) for name, words in raw["card_fields"].items()},
         parts=tuple(
             Part(name, whole_words(spec["cues"]), tuple(spec["sections"])) for name, spec in raw["parts"].items()
         ),

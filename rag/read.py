@@ -18,9 +18,9 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from index.store import IndexHandle
-from index.types import Passage
+from index.types import Passage, SourceEntry
 from rag.cite import AuthorName, Sentence, author_names, sources_of, works_named
-from rag.lexicon import DATA
+from rag.lexicon import DATA, lexicon
 from rag.parts import part_ids, subject_words
 from rag.query import INTENTS, IntentModel, Query
 from rag.text import content_words, has_number
@@ -157,6 +157,16 @@ class Rows(Generic[T]):
         return self._made[row]
 
 
+def stated_fields(entry: SourceEntry) -> set[str]:
+    """Stemmed words naming the fields a bibliography entry states (lexicon [card_fields]): a card gives a title, not
+    the word "title", yet it answers "what is the Doe piece called?"."""
+    names = lexicon().card_fields
+    stated = ["work", "title", "authors", "year", "kind"] + [
+        f for f in ("container", "publisher", "date", "url") if getattr(entry, f)
+    ]
+    return set(content_words(" ".join(w for f in stated for w in names.get(f, ()))))
+
+
 class Reader:
     """Candidate sentences of retrieved passages, scored by the fitted model."""
 
@@ -173,13 +183,14 @@ class Reader:
         # made when a sentence is first read (a large corpus is never turned into objects whole)
         self.sentences: Rows[Sentence] = Rows(len(pids), self._sentence)
         self.cites: Rows[bool] = Rows(len(pids), self._cites)  # an article sentence that cites a work
+        self.fields = {key: stated_fields(entry) for key, entry in handle.entries.items()}
         self.terms: Rows[set[str]] = Rows(len(pids), lambda row: set(content_words(self.sentences[row].text)))
         df: dict[str, int] = {}
         for pid, rows in self.rows.items():
-            text = handle.passages[pid].text
+            p = handle.passages[pid]
             for row in rows:
                 s, e = (int(x) for x in handle.sentence_spans[row])
-                for t in set(content_words(text[s:e])):
+                for t in self._terms(Sentence(p, s, e, row)):
                     df[t] = df.get(t, 0) + 1
         self.idf = {t: math.log(1 + len(pids) / c) for t, c in df.items()}
         self.vocabulary = frozenset(df)
@@ -216,9 +227,21 @@ class Reader:
         prev = self.previous[row]
         return self.sentences[row].text if prev == row else f"{self.sentences[prev].text} {self.sentences[row].text}"
 
+    def _terms(self, s: Sentence) -> set[str]:
+        """A sentence's content words; a bibliography card's also name the fields its entry states."""
+        words = set(content_words(s.text))
+        return words | self.fields.get(s.passage.source_key, set()) if s.passage.kind == "source_card" else words
+
     def context_terms(self, row: int) -> set[str]:
         """Content words of a sentence and of the one before it in its passage."""
         return self.terms[row] | self.terms[self.previous[row]]
+
+    def held_terms(self, row: int) -> set[str]:
+        """What a sentence (in context) holds, for the answerability check: its context terms, and for a
+        bibliography card the names of the fields its entry states."""
+        p = self.sentences[row].passage
+        extra = self.fields.get(p.source_key, set()) if p.kind == "source_card" else set()
+        return self.context_terms(row) | extra
 
     def _sentence(self, row: int) -> Sentence:
         s, e = (int(x) for x in self.handle.sentence_spans[row])

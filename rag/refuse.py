@@ -67,7 +67,7 @@ def checks(query: Query, scored: list[Scored], reader: Reader) -> np.ndarray:
     top = scored[:TOP]
     have: set[str] = set()
     for s in top:
-        have |= reader.context_terms(s.sentence.row)
+        have |= reader.held_terms(s.sentence.row)
     missing = [reader.idf.get(t, reader.max_idf) for t in terms - have]
     number_asked = query.intent == "number_date"
     slot = not number_asked or any(has_number(s.sentence.text) for s in top)

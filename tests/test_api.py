@@ -233,6 +233,22 @@ def test_a_question_naming_a_cited_author_is_judged_on_that_work_s_card(assistan
     assert not answer.refused and "International Organization" in answer.text
 
 
+def test_a_card_holds_the_fields_a_question_names_so_the_check_does_not_count_them_missing(assistant):
+    """A card prints a web item's date and link, not the words "date" or "online": the answerability check counts
+    them as held (lexicon [card_fields]), so naming the field is not a word the sources lack."""
+    from rag.refuse import CHECKS, checks
+
+    gen = assistant.live.get()
+    asked = "On what date did the Stratfor 2012 item go online?"  # made up
+    query = assistant.parse(asked)
+    scored = gen.reader.score(query, gen.reader.candidates(assistant.retrieve(asked), assistant.policy.depth))
+    assert scored[0].sentence.passage.source_key == "stratfor2012"
+    assert {"date", "onlin"} <= gen.reader.held_terms(scored[0].sentence.row)
+    assert checks(query, scored, gen.reader)[CHECKS.index("missing_idf")] < 1.0
+    answer = assistant.ask(asked)
+    assert not answer.refused and answer.citations[0].sources[0].label == "Stratfor (2012)"
+
+
 def test_a_question_about_a_cited_work_s_date_is_answered_with_its_entry_as_printed(assistant):
     answer = assistant.ask("On what day was Bohdan's 2018 article published?")  # made up
     assert not answer.refused and "Feb 28, 2018" in answer.citations[0].quote

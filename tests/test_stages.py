@@ -14,7 +14,7 @@ from rag.cite import AuthorName, Sentence
 from rag.parts import subject_words
 from rag.policy import Policy, order, select
 from rag.query import IntentModel, answer_type, normalise, parse, requested_count
-from rag.read import FEATURES, ReaderModel, Scored, own_works
+from rag.read import FEATURES, ReaderModel, Scored, own_works, stated_fields
 from rag.refuse import Horizon
 from rag.text import counts_years, figures, has_amount, names_place, stated_figures
 
@@ -222,6 +222,13 @@ def test_a_view_asked_of_a_named_author_is_quoted_from_a_sentence_citing_that_wo
     chosen = select(policy, "fact", scored, np.eye(3), entries, named={"doe2017": 1.0}, view=True)
     assert [s.text for s in chosen] == [cite]  # "what does Doe contend?"
     assert select(policy, "fact", scored, np.eye(3), entries, named={"doe2017": 1.0})[0].passage.kind == "source_card"
+
+
+def test_a_card_holds_the_names_of_the_fields_its_entry_states():
+    web = _entry("doe2017").model_copy(update={"container": "Pact Review", "date": "Dec 1, 2017", "url": "https://x.example"})
+    book = _entry("doe2017").model_copy(update={"publisher": "Pact Press", "place": "Oxford"})
+    assert {"titl", "call", "outlet", "date", "url", "piec"} <= stated_fields(web)  # "what is the Doe piece called?"
+    assert {"titl", "publish"} <= stated_fields(book) and not {"date", "url", "outlet"} & stated_fields(book)
 
 
 def test_a_card_s_label_line_is_quoted_as_the_entry_it_abbreviates():
