@@ -19,12 +19,13 @@ What it fits, in order, and writes to rag/data/ (reader.npz, reader.json, and th
    a fit must not change its regularisation because of noise.
    Nor can cross-validation by writer choose it (every writer asks about the same article): a weakly regularised
    model learns which topics the article lacks (plain questions about the CRRF were refused), not what answers.
+   Beside it, the topic floor: the plain MiniLM similarity of the least related answerable dev question to its
+   nearest candidate sentence (retrieved as at run time); a question below it is on another subject.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
 import sys
@@ -39,6 +40,7 @@ from tqdm import tqdm
 
 from eval.cli import one_line_errors
 from eval.dataset import EvalItem, load_dataset
+from eval.fit_report import write
 from eval.metrics import holds_evidence, key_fact_share, relevant_sentence, source_share
 from eval.sets import EvalSet, eval_sets
 from index.settings import load_settings
@@ -259,6 +261,21 @@ def fit_refusal(
     return {"checks": list(CHECKS), **full, "l2": l2, "l2_grid": grid, "checks_only": checks_only}
 
 
+def topic_floor(assistant: Assistant, examples: list[Example], vectors: np.ndarray) -> float:
+    """The plain MiniLM similarity of the least related answerable dev question to its nearest candidate sentence,
+    retrieved as at run time (with the fitted model): a question related to no candidate less than that is on another
+    subject (rag.refuse.unrelated)."""
+    asked = [ex for ex in examples if ex.item.answerable and ex.query.intent not in ("summary", "out_of_scope")]
+    floor = 1.0
+    for ex in tqdm(asked, desc="topic floor", unit="q", file=sys.stderr):
+        vector = assistant.reader.model.retrieval_vector(ex.query.search_vector)
+        rows = [r for r, _ in assistant.reader.candidates(assistant.retriever.retrieve(ex.query.search, vector=vector),
+                                                          assistant.policy.depth)]
+        if rows:
+            floor = min(floor, float(np.max(vectors[rows] @ ex.query.search_vector)))
+    return floor
+
+
 def _refusal_model(x: np.ndarray, y: np.ndarray, groups: list[str], l2: float = L2_LINEAR) -> dict[str, Any]:
     """A logistic answerability model (L2 strength `l2`) and its out-of-fold threshold."""
     oof = np.zeros(len(y))
@@ -330,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         reintend(ex, intents)
     unseen_scored = {id(ex): reader.score(ex.query, ex.cands) for ex in unseen}
     refusal = fit_refusal(examples, scored, reader, unseen, unseen_scored)
+    refusal["topic_floor"] = topic_floor(assistant, examples, vectors)
     write(args.out, adapter, intents, coef, intercept, floors, refusal, {
         "dev_questions": len(examples), "answerable_with_evidence": len(answerable),
         "nearest_sentence_top1": base_top1, "adapter_top1_by_fold": fold_top1,
@@ -359,41 +377,6 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--without writes a model for measuring only: give --out DIR, not rag/data")
     args.out.mkdir(parents=True, exist_ok=True)
     return args
-
-
-def write(out: Path, adapter: np.ndarray, intents: IntentModel, coef: np.ndarray, intercept: float,
-          floors: dict[str, dict[str, float]], refusal: dict[str, Any], report: dict[str, Any]) -> None:
-    """reader.npz, reader.json and reader-fit.md in `out` (rag/data/ for the shipped model)."""
-    refusal_coef = np.asarray(refusal.pop("coef"), dtype=np.float32)
-    checks_coef = np.asarray(refusal["checks_only"].pop("coef"), dtype=np.float32)
-    np.savez_compressed(out / "reader.npz", adapter=adapter.astype(np.float16).astype(np.float32),
-                        refusal_coef=refusal_coef, refusal_checks_coef=checks_coef,
-                        intent_weights=intents.weights.astype(np.float32), intent_bias=intents.bias.astype(np.float32))
-    meta = {"features": list(FEATURES), "coef": [round(float(c), 6) for c in coef], "intercept": round(intercept, 6),
-            "intents": list(intents.labels), "floors": floors, "refusal": refusal, "fit": report,
-            "dev_sets": [s.name for s in eval_sets("dev") if s.fitted]}
-    (out / "reader.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-    lines = ["# Reader fit report", "", "Written by `python -m eval.fit` on the dev sets of eval/sets.toml.", "",
-             "| measure | value |", "|---|---|"]
-    lines += [f"| {k} | {v if not isinstance(v, float) else round(v, 3)} |" for k, v in report.items()]
-    lines += ["", "Top-1: the share of answerable dev questions (with a gold sentence among the candidates) whose",
-              "best-scored candidate holds the evidence. adapter/reader top-1 are out-of-fold (adapters fitted",
-              "without the question's own set).", "", "| feature | coefficient |", "|---|---|"]
-    lines += [f"| {f} | {c:+.3f} |" for f, c in zip(FEATURES, coef, strict=True)]
-    lines += ["", "| intent | floor (abs) | floor (rel. to best) |", "|---|---|---|"]
-    lines += [f"| {k} | {v['abs']} | {v['rel']} |" for k, v in floors.items()]
-    lines += ["", f"Answerability: threshold {refusal['threshold']:.3f}, dev refusal accuracy "
-              f"{refusal['cv_refusal_accuracy']:.3f}, dev false refusals "
-              f"{refusal['cv_false_refusal_rate']:.3f} (out of fold); on the checks alone (full texts): threshold "
-              f"{refusal['checks_only']['threshold']:.3f}, refusal accuracy "
-              f"{refusal['checks_only']['cv_refusal_accuracy']:.3f}.", "",
-              f"Its L2 strength is fixed at {refusal['l2']} (eval/fit.py, step 5); the grid shows what each value",
-              "does out of fold and on the dev sets not fitted on, each row with its own out-of-fold threshold:", "",
-              "| L2 | refusal accuracy (out of fold) | false refusals, sets not fitted on | refusal accuracy, same |",
-              "|---|---|---|---|"]
-    lines += [f"| {t['l2']} | {t['cv_refusal_accuracy']:.3f} | {t['unseen_false_refusals']:.3f} | "
-              f"{t['unseen_refusal_accuracy']:.3f} |" for t in refusal["l2_grid"]] + [""]
-    Path(out / "reader-fit.md").write_text("\n".join(lines), encoding="utf-8")
 
 
 if __name__ == "__main__":

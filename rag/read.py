@@ -83,7 +83,9 @@ class ReaderModel:
             raise ValueError("rag/data/reader.json was fitted on other features; run `python -m eval.fit`")
         intents = IntentModel(tuple(meta["intents"]), arrays["intent_weights"], arrays["intent_bias"])
         refusal = meta["refusal"]
-        answerability = Answerability(arrays["refusal_coef"], float(refusal["intercept"]), float(refusal["threshold"]))
+        answerability = Answerability(
+            arrays["refusal_coef"], float(refusal["intercept"]), float(refusal["threshold"]), refusal["topic_floor"]
+        )
         alone = refusal["checks_only"]
         checks = Answerability(arrays["refusal_checks_coef"], float(alone["intercept"]), float(alone["threshold"]))
         coef, intercept = np.asarray(meta["coef"]), float(meta["intercept"])
@@ -121,6 +123,7 @@ class Answerability:
     coef: np.ndarray
     intercept: float
     threshold: float
+    topic_floor: float = 0.0  # a question related to no candidate sentence less than this is refused (refuse.py)
 
     def probability(self, x: np.ndarray) -> float:
         """P(the passages answer); 1 for an unfitted model."""

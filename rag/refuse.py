@@ -122,6 +122,18 @@ def judge(model: ReaderModel, query: Query, scored: list[Scored], reader: Reader
     return model.answerability.probability(inputs), model.answerability.threshold
 
 
+def nearest(scored: list[Scored]) -> float:
+    """The plain MiniLM similarity of the question to its nearest candidate sentence."""
+    return float(max((s.features[FEATURES.index("cos_base")] for s in scored), default=0.0))
+
+
+def unrelated(model: ReaderModel, scored: list[Scored]) -> bool:
+    """A question on another subject: MiniLM relates it to no candidate sentence as much as it relates the least
+    related answerable dev question to its nearest (the fitted topic floor). The answerability model, fitted on
+    questions about the article, has not seen such questions and can misjudge them ("why is the sky blue?")."""
+    return nearest(scored) < model.answerability.topic_floor
+
+
 def topic(question: str) -> str:
     """The question as asked, quoted."""
     q = question.strip().rstrip(".")

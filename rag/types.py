@@ -133,7 +133,8 @@ class Answer(BaseModel):
         default="",
         description="Why the best sentences cannot answer (date, quantity, place, "
         "names, time horizon; 'bibliography' when no cited work has the fields a question about the bibliography "
-        "asks for); empty when every check passes. Either this or weak evidence refuses.",
+        "asks for; 'unrelated' when the question is related to no candidate sentence as much as any answerable dev "
+        "question is: another subject); empty when every check passes. Either this or weak evidence refuses.",
     )
     notice: str = Field(default="", description="A note for the reader, e.g. that the LLM failed.")
     timings_ms: dict[str, float] = Field(default_factory=dict, description="Time per step, milliseconds.")

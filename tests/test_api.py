@@ -249,6 +249,22 @@ def test_a_card_holds_the_fields_a_question_names_so_the_check_does_not_count_th
     assert not answer.refused and answer.citations[0].sources[0].label == "Stratfor (2012)"
 
 
+def test_a_question_on_another_subject_is_refused_as_unrelated(assistant):
+    """Made up: a question MiniLM relates to no sentence of the sources as much as it relates any answerable dev
+    question to its nearest (the fitted topic floor) is refused, whatever the answerability model makes of it."""
+    from rag.refuse import nearest, unrelated
+
+    gen = assistant.live.get()
+    floor = assistant.model.answerability.topic_floor
+    assert 0.1 < floor < 0.4  # fitted by eval.fit, stored in rag/data/reader.json
+    for asked, off in (("How do I change a flat bicycle tyre?", True), ("Which member has the largest army?", False)):
+        query = assistant.parse(asked)
+        scored = gen.reader.score(query, gen.reader.candidates(assistant.retrieve(asked), assistant.policy.depth))
+        assert unrelated(assistant.model, scored) == off and (nearest(scored) < floor) == off, asked
+    answer = assistant.ask("How do I change a flat bicycle tyre?")
+    assert answer.refused and answer.closest and not answer.citations
+
+
 def test_a_question_about_a_cited_work_s_date_is_answered_with_its_entry_as_printed(assistant):
     answer = assistant.ask("On what day was Bohdan's 2018 article published?")  # made up
     assert not answer.refused and "Feb 28, 2018" in answer.citations[0].quote

@@ -14,8 +14,8 @@ from rag.cite import AuthorName, Sentence
 from rag.parts import subject_words
 from rag.policy import Policy, order, select
 from rag.query import IntentModel, answer_type, normalise, parse, requested_count
-from rag.read import FEATURES, ReaderModel, Scored, own_works, stated_fields
-from rag.refuse import Horizon
+from rag.read import FEATURES, Answerability, ReaderModel, Scored, own_works, stated_fields
+from rag.refuse import Horizon, nearest, unrelated
 from rag.text import counts_years, figures, has_amount, names_place, stated_figures
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -229,6 +229,19 @@ def test_a_card_holds_the_names_of_the_fields_its_entry_states():
     book = _entry("doe2017").model_copy(update={"publisher": "Pact Press", "place": "Oxford"})
     assert {"titl", "call", "outlet", "date", "url", "piec"} <= stated_fields(web)  # "what is the Doe piece called?"
     assert {"titl", "publish"} <= stated_fields(book) and not {"date", "url", "outlet"} & stated_fields(book)
+
+
+def test_a_question_related_to_no_candidate_as_much_as_any_answerable_dev_question_is_unrelated():
+    para = _passage("p", "The pact was signed in 1992. Its members meet every year.")
+    scored = _scored([("The pact was signed in 1992.", 0.9), ("Its members meet every year.", 0.4)], para)
+    fitted = ReaderModel.untrained()
+    fitted.answerability = Answerability(np.zeros(0), 0.0, 0.5, topic_floor=0.3)
+    for s, cos in zip(scored, (0.1, 0.25), strict=True):
+        s.features[FEATURES.index("cos_base")] = cos
+    assert nearest(scored) == 0.25 and unrelated(fitted, scored)
+    scored[1].features[FEATURES.index("cos_base")] = 0.35
+    assert not unrelated(fitted, scored)
+    assert not unrelated(ReaderModel.untrained(), [])  # no floor fitted: nothing is unrelated
 
 
 def test_a_card_s_label_line_is_quoted_as_the_entry_it_abbreviates():
