@@ -68,7 +68,7 @@ def markdown(result: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.heldout", description=__doc__.splitlines()[0])
     parser.add_argument("--without", default="dataset", help="the cross-validation group to hold out")
-    parser.add_argument("--out", type=Path, default=Path("heldout"), help="output folder")
+    parser.add_argument("--out", type=Path, default=Path("artifacts/heldout"), help="output folder")
     args = parser.parse_args(argv)
     print(markdown(measure(args.without, args.out)))
     print(f"wrote {args.out / 'heldout.md'}", file=sys.stderr)
