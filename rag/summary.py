@@ -5,9 +5,9 @@ as many as it asks for.
 Within a part, a sentence where the article speaks of itself ("This article examines ...", "In conclusion, ...")
 comes first: it states the thesis, the plan or the verdict (the lexicon's thesis cues). Then centrality: a
 sentence's cosine to the mean vector of the article's body sentences, the sentences that state what the whole
-article is about. Parts are taken in turn (abstract, introduction, conclusion) so that a three-sentence
-summary states the thesis, the question and the verdict; they are read part by part, a part's self-referring
-sentence first and the others in the article's order.
+article is about. Parts give a sentence in turn, the abstract, the conclusion, then the introduction, so that a
+two-sentence summary states the thesis and the verdict, and a third sentence the question; they are read in the
+article's order, part by part, a part's self-referring sentence first and the others in the article's order.
 """
 
 from __future__ import annotations
@@ -19,7 +19,12 @@ from rag.lexicon import lexicon
 from rag.read import Reader
 from rag.types import ScoredPassage
 
-PARTS = ("abstract", "introduction", "conclusion")
+PARTS = ("abstract", "introduction", "conclusion")  # the order a summary reads them in
+TAKEN = (
+    "abstract",
+    "conclusion",
+    "introduction",
+)  # the order they give sentences in: the thesis, the verdict, the question
 
 
 def summarise(reader: Reader, part: str | None, count: int) -> list[Sentence]:
@@ -29,7 +34,7 @@ def summarise(reader: Reader, part: str | None, count: int) -> list[Sentence]:
     body = [pid for pid in reader.rows if passages[pid].kind == "article" and passages[pid].paragraph]
     article = [reader.sentences[row] for pid in body for row in reader.rows[pid]]
     centre = vectors[[s.row for s in article]].mean(axis=0) if article else np.zeros(vectors.shape[1])
-    names = [part] if part in PARTS else list(PARTS)
+    names = [part] if part in PARTS else list(TAKEN)
     pools, cue = [], lexicon().thesis
     for name in names:
         ids = reader.parts.get(name, set())
@@ -40,7 +45,9 @@ def summarise(reader: Reader, part: str | None, count: int) -> list[Sentence]:
         for k, pool in enumerate(pools):
             if pool and len(chosen) < count:
                 chosen.append((k, pool.pop(0)))
-    ordered = sorted(chosen, key=lambda ks: (ks[0], not cue.search(ks[1].text), ks[1].passage.start, ks[1].start))
+    ordered = sorted(
+        chosen, key=lambda ks: (PARTS.index(names[ks[0]]), not cue.search(ks[1].text), ks[1].passage.start, ks[1].start)
+    )
     return [s for _, s in ordered]
 
 
