@@ -31,7 +31,7 @@ _GEN_DIR = re.compile(r"gen-\d{1,9}")
 # what reading a damaged index file raises: json, numpy, zip, pydantic (a ValueError) and the OS
 _UNREADABLE = (OSError, ValueError, KeyError, IndexError, TypeError, EOFError, zipfile.BadZipFile, AssertionError)
 
-PARSER_VERSION = "18"  # bump when parsing, chunking or the way vectors are made changes
+PARSER_VERSION = "19"  # bump when parsing, chunking or the way vectors are made changes
 _EMBED_KEYS = ("section", "subsection")
 
 

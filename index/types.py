@@ -8,11 +8,15 @@ file) or which cited work and page it comes from, and the works it itself cites.
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 PassageKind = Literal["article", "source_card", "fulltext"]
+# How a reference list marks a chapter (its book's editors) and a paper given at a meeting (its container).
+_EDITED = re.compile(r"\((?:editors?|eds?\.?)\)|\bedited by\b", re.I)
+_MEETING = re.compile(r"\b(?:congress|conference|symposium|workshop|proceedings|convention)\b", re.I)
 
 
 class SourceEntry(BaseModel):
@@ -47,11 +51,19 @@ class SourceEntry(BaseModel):
 
     @property
     def kind(self) -> str:
-        """What sort of work it is, read from its fields: "book" (a publisher, no container), "article or chapter"
-        (pages or a publisher, in a container), else "web page or news item"."""
-        if self.publisher and not self.container:
-            return "book"
-        return "article or chapter" if self.pages or self.publisher else "web page or news item"
+        """What sort of work it is, read from its fields: a "book chapter" (in a book whose editors it names), a
+        "conference paper" (in a congress or conference), a "journal article" (in a container, with a volume or
+        pages), a "report" (in a series, from a publisher), a "book" (a publisher, no container), else a "web page or
+        news item"."""
+        if self.container and _EDITED.search(self.raw):
+            return "book chapter"
+        if _MEETING.search(self.container):
+            return "conference paper"
+        if self.container and (self.volume or self.pages):
+            return "journal article"
+        if self.publisher:
+            return "report" if self.container else "book"
+        return "web page or news item"
 
     @property
     def year_label(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from index.types import Passage, SourceEntry
-from rag.catalogue import Catalogue, Shelf, entry_sentences, shelf_text, year_filter
+from rag.catalogue import Catalogue, Shelf, entry_sentences, kinds_named, shelf_text, year_filter
 from rag.cite import citations
 
 
@@ -107,18 +107,32 @@ def test_years_are_read_as_a_year_a_range_or_a_decade():
     assert year_filter("the 2010s") == ((), 2010, 2019)
 
 
+def test_the_kind_of_a_work_is_read_from_its_fields_and_named_by_a_question():
+    raw = "Lee, Kim (2011). Pact Talk in A. Editor (editor), *Pacts Revisited* (Springfield: ACME Press)."
+    chapter = entry("lee2011", ["Lee, Kim"], 2011, container="Pacts Revisited", publisher="ACME Press")
+    assert chapter.model_copy(update={"raw": raw}).kind == "book chapter"
+    assert entry("moe2012", ["Moe, Max"], 2012, container="5th Congress of Pact Studies").kind == "conference paper"
+    assert entry("poe2013", ["Poe, Pat"], 2013, container="Policy Paper 7", publisher="Pact Institute").kind == "report"
+    assert [ENTRIES[k].kind for k in ("doe2009", "doe2017", "roe2017")] == [
+        "book", "journal article", "web page or news item"
+    ]
+    assert kinds_named("which sources are chapters in edited collections?") == ("book chapter",)
+    assert kinds_named("any conference papers or working papers?") == ("conference paper", "report")
+    assert kinds_named("the peer-reviewed articles and the books") == ("journal article", "book")
+
+
 def test_the_count_line_states_how_many_works_match_and_by_which_fields(catalogue):
-    shelf = Shelf(years=(2017,), kinds=("article or chapter",))
+    shelf = Shelf(years=(2017,), kinds=("journal article",))
     found = catalogue.matching(shelf)
     assert catalogue.header(shelf, found) == (
-        "1 of the 5 works in the article's bibliography match (published in 2017; an article or chapter):"
+        "1 of the 5 works in the article's bibliography match (published in 2017; a journal article):"
     )
     assert catalogue.header(Shelf(), list(ENTRIES.values())) == "The article's bibliography lists 5 works:"
     assert catalogue.header(Shelf(years=(2001,)), []).startswith("No work in the article's bibliography matches")
     by_kind = catalogue.asked("What kinds of sources from 2017 does it use?", topical)
     assert by_kind is not None and catalogue.header(by_kind, catalogue.matching(by_kind)) == (
-        "2 of the 5 works in the article's bibliography match (published in 2017) — 1 article or chapter and 1 web "
-        "page or news item:"
+        "2 of the 5 works in the article's bibliography match (published in 2017) — 1 journal article and 1 web page "
+        "or news item:"
     )
 
 
