@@ -65,6 +65,8 @@ class Cues:
     cited: dict[str, re.Pattern[str]]  # "most", "once", "never": how often the text cites a work
     breakdown: re.Pattern[str]  # "what kinds of sources": the works counted by kind
     by: str
+    role: str  # "as author": a name filter before it
+    coauthored: re.Pattern[str]  # works with more than one author
     works: str  # a noun for works or a kind of work
     generic: frozenset[str]
 
@@ -74,7 +76,8 @@ def cues() -> Cues:
     """The [shelf] table of the lexicon, compiled once."""
     raw = tomllib.loads((DATA / "lexicon.toml").read_text(encoding="utf-8"))["shelf"]
 
-    words = raw["nouns"] + raw["weak_nouns"] + raw["cues"] + raw["marks"] + raw["fillers"] + raw["by"]
+    words = raw["nouns"] + raw["weak_nouns"] + raw["cues"] + raw["marks"] + raw["fillers"] + raw["by"] + raw["roles"]
+    words += raw["coauthored"]
     words += raw["before"] + raw["until"] + raw["after"] + raw["since"] + ["between", "and", "to", "or"]
     return Cues(
         noun=whole_words(raw["nouns"]),
@@ -96,6 +99,8 @@ def cues() -> Cues:
         cited={k: whole_words(raw[f]) for k, f in (("most", "most_cited"), ("once", "cited_once"),
                                                    ("never", "never_cited"))},
         by=_any(raw["by"]),
+        role=r"(?:\s+itself)?\s+as\s+(?:(?:the|its|their|an?)\s+)?" + _any(raw["roles"]) + r"(?!\w)",
+        coauthored=whole_words(raw["coauthored"]),
         works=_any(raw["nouns"] + raw["weak_nouns"] + [p for ps in raw["kinds"].values() for p in ps]) + r"(?!\w)",
         generic=frozenset(raw["generic"]),
     )
@@ -114,6 +119,7 @@ class Shelf:
     order: str | None = None  # "oldest" or "newest": only the oldest (newest) of the works that match
     cited: str | None = None  # "most": only the most cited of them; "once", "never": cited once, never in the text
     by_kind: bool = False  # count them by kind of work ("what kinds of sources does it use?")
+    coauthored: bool = False  # only works with more than one author
 
     def matches(self, entry: SourceEntry) -> bool:
         """Whether a work has every field the question asks for."""
@@ -123,6 +129,7 @@ class Shelf:
             and (self.hi is None or entry.year <= self.hi)
             and (not self.kinds or entry.kind in self.kinds)
             and (self.keys is None or entry.key in self.keys)
+            and (not self.coauthored or len(entry.authors) > 1 or "et al" in entry.label)
         )
 
     def criteria(self) -> str:
@@ -138,6 +145,8 @@ class Shelf:
             parts.append(" or ".join(("an " if k[0] in "aeiou" else "a ") + k for k in self.kinds))
         if self.names:
             parts.append("by or in " + " or ".join(self.names))
+        if self.coauthored:
+            parts.append("with more than one author")
         if self.order:
             parts.append(f"the {self.order}")
         if self.cited:
@@ -205,7 +214,8 @@ class Catalogue:
             return None  # a word for something other than the works' fields: a topic, or unknown here
         years, lo, hi = year_filter(text)
         order = "oldest" if c.oldest.search(text) else "newest" if c.newest.search(text) else None
-        fields = bool(years or lo or hi or named or unknown or order or cited)
+        together = bool(c.coauthored.search(text))
+        fields = bool(years or lo or hi or named or unknown or order or cited or together)
         if not (c.noun.search(text) or c.mark.search(text) or fields):
             return None  # "which articles of the treaty ...", "what documents does the alliance have": not the works
         if not c.cue.search(text) and not ((fields or kinds) and self._plural(text)):
@@ -214,7 +224,7 @@ class Catalogue:
         names = tuple(dict.fromkeys(x for x in shown if not any(x != y and x in y for y in shown)))
         keys = frozenset(n.key for n in named) if named or unknown else None
         names = names or ((unknown,) if unknown else ())
-        return Shelf(years, lo, hi, kinds, keys, names, order, cited, bool(c.breakdown.search(text)))
+        return Shelf(years, lo, hi, kinds, keys, names, order, cited, bool(c.breakdown.search(text)), together)
 
     def _named(self, text: str) -> tuple[list[Name], str]:
         """The names of works a question gives, and its folded text without them (nor the article's own author and
@@ -247,7 +257,8 @@ class Catalogue:
         c, name = cues(), re.escape(n.phrase)
         if not n.after_by:
             return rf"(?<!\w){name}(?!\w)"
-        return rf"\b{c.by}\s+(?:the\s+)?{name}(?!\w)|(?<!\w){name}(?:['’]s)?\s+(?:[a-z]+\s+)?{c.works}"
+        by, before = rf"\b{c.by}\s+(?:the\s+)?{name}(?!\w)", rf"(?<!\w){name}(?:['’]s)?\s+(?:[a-z]+\s+)?{c.works}"
+        return rf"{by}|{before}|(?<!\w){name}{c.role}"
 
     def _unknown_name(self, text: str, rest: str, topical: Callable[[str], bool]) -> str | None:
         """A capitalised name after "by" that no work goes by and the corpus does not know ("works by Smith"): asked,

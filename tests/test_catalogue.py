@@ -74,6 +74,9 @@ def keys(catalogue: Catalogue, question: str) -> list[str] | None:
         ("sources from 2016?", ["ndc2016"]),
         ("Which of the sources are from 2001?", []),
         ("Which works by Smith are cited?", []),
+        ("List the sources that have the NDC as their author.", ["ndc2016"]),  # a role after the name
+        ("Name the co-authored references.", ["roe2017"]),
+        ("Any 2017 sources written by several authors?", ["roe2017"]),
     ],
 )
 def test_a_question_about_the_bibliography_lists_the_works_whose_fields_match(catalogue, question, expected):
@@ -119,6 +122,14 @@ def test_the_kind_of_a_work_is_read_from_its_fields_and_named_by_a_question():
     assert kinds_named("which sources are chapters in edited collections?") == ("book chapter",)
     assert kinds_named("any conference papers or working papers?") == ("conference paper", "report")
     assert kinds_named("the peer-reviewed articles and the books") == ("journal article", "book")
+
+
+def test_a_work_by_et_al_has_more_than_one_author():
+    moe = entry("moe2012", ["Moe, Max"], 2012, container="Pact Review", volume="2").model_copy(
+        update={"label": "Moe et al. (2012)"}
+    )
+    assert Shelf(coauthored=True).matches(moe) and not Shelf(coauthored=True).matches(ENTRIES["doe2017"])
+    assert Shelf(coauthored=True).criteria() == "with more than one author"
 
 
 def test_the_count_line_states_how_many_works_match_and_by_which_fields(catalogue):
