@@ -2,19 +2,21 @@
 
 Such a question asks for the works whose fields match, not for a passage that answers it: a year or a range ("before
 2005", "the 2010s"), a kind of work (rag/data/lexicon.toml maps words to index.types.SourceEntry.kind), an author, an
-outlet or a publisher, the oldest or newest, how often the article's text cites a work ("the most cited"). It is
-recognised at parse time (stage 1) when it has a noun for cited works or a kind of work, a cue that a set is asked
-("which", "list", "how many") or else a plural with a field ("books before 2010?"), and no word beyond the cues, the
-fields and the names: "which sources does the article give for the border dispute?" asks about a topic, and is read
-as any other question. The answer counts the matching works in one line (by kind, if asked), then quotes each one's
-entry as printed (a few) or names it by its label (many), each cited to its card; when nothing matches, it says so
-and shows the closest passages, like any refusal. A follow-up that names a field narrows the listing it follows.
+outlet or a publisher, co-authorship, the oldest or newest, how often the article's text cites a work ("the most
+cited"). It is recognised at parse time (stage 1) when it has a noun for cited works or a kind of work, a cue that a
+set is asked ("which", "list", "how many") or else a plural with a field ("books before 2010?"), and no word beyond
+the cues, the fields and the names: "which sources does the article give for the border dispute?" asks about a topic,
+and is read as any other question. The answer counts the matching works in one line (by kind, if asked), then quotes
+each one's entry as printed (a few) or names it by its label (many), each cited to its card; when nothing matches, it
+says so and shows the closest passages, like any refusal. A follow-up that names a field narrows the listing it
+follows.
 
 Names: an author's family name, an organisation's name or its initials, an outlet's or a publisher's name (or the
 acronym before its generic words: "RAND" for "RAND Corporation"). The article's own author and the organisation the
-article is about are filters only after "by" or "from", or before a noun for works ("works by Doe", "CSTO
-documents"): otherwise "which 2016 sources does Doe cite?" (with Doe the article's author) would ask for Doe's own
-works. A work named by its author with a singular noun ("the Doe study") is one work, not a listing.
+article is about are filters only after "by" or "from", before a noun for works or before a role ("works by Doe",
+"CSTO documents", "the CSTO as author"): otherwise "which 2016 sources does Doe cite?" (with Doe the article's author)
+would ask for Doe's own works. A work named by its author with a singular noun ("the Doe study") is one work, not a
+listing.
 """
 
 from __future__ import annotations
