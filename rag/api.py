@@ -25,7 +25,7 @@ from rag.live import LiveIndex, runs_on_one_generation  # a running Assistant fo
 from rag.policy import Policy, select
 from rag.query import Query, parse
 from rag.read import Reader, ReaderModel, Scored
-from rag.refuse import REFUSAL, TIME_FRAME, Horizon, judge, topic, unrelated
+from rag.refuse import REFUSAL, TIME_FRAME, UNRELATED, Horizon, judge, topic, unrelated
 from rag.spelling import Speller
 from rag.summary import lead_with, summarise
 from rag.types import Answer, CitingPassage, ScoredPassage, SourceView
@@ -173,9 +173,10 @@ class Assistant:
         else:
             scored = gen.reader.score(query, gen.reader.candidates(retrieved, self.policy.depth))
             strength, threshold = judge(self.model, query, scored, gen.reader)
-            if strength < threshold or unrelated(self.model, scored):
-                failed = "" if strength < threshold else "unrelated"
-                return self._refusal(query, shown, retrieved, timings, t0, REFUSAL, failed, strength)
+            off = unrelated(self.model, scored) and bool(gen.horizon.subject)
+            if strength < threshold or off:  # on another subject: say what the sources are about
+                template = UNRELATED.replace("{subject}", gen.horizon.subject) if off else REFUSAL
+                return self._refusal(query, shown, retrieved, timings, t0, template, "unrelated" * off, strength)
             chosen = self._compose(query, scored, gen)
         t3 = time.perf_counter()
         timings["read_compose"] = (t3 - t2) * 1000

@@ -35,13 +35,19 @@ def part_ids(passages: dict[str, Passage]) -> dict[str, set[str]]:
     return out
 
 
-def subject_words(passages: dict[str, Passage]) -> frozenset[str]:
-    """Content words naming what the whole article is about: its title's main part (before a colon, from the title
-    page) and the acronym the article defines for it ("Collective Security Treaty Organization (CSTO)")."""
-    article = body(passages)
-    quoted = (re.search(r"“([^”]+)”", p.text) for p in article if p.section == "Title")
+def subject_title(passages: dict[str, Passage]) -> str:
+    """What the whole article is about, as its title names it: the title's main part (before a colon, from the title
+    page), without a leading "The" ("Collective Security Treaty Organization"); "" without a title page."""
+    quoted = (re.search(r"“([^”]+)”", p.text) for p in body(passages) if p.section == "Title")
     title = next((m.group(1) for m in quoted if m), "")
-    main = title.split(":")[0].strip().removeprefix("The ").strip()
+    return title.split(":")[0].strip().removeprefix("The ").strip()
+
+
+def subject_words(passages: dict[str, Passage]) -> frozenset[str]:
+    """Content words naming what the whole article is about: its title's main part (subject_title) and the acronym the
+    article defines for it ("Collective Security Treaty Organization (CSTO)")."""
+    article = body(passages)
+    main = subject_title(passages)
     words = set(content_words(main))
     if main:
         for p in article:

@@ -13,11 +13,16 @@ import numpy as np
 
 from index.types import Passage
 from rag.cite import works_named
+from rag.parts import subject_title
 from rag.query import Query
 from rag.read import FEATURES, Reader, ReaderModel, Scored
 from rag.text import counts_years, has_amount, has_number, names_place, stated_figures, years
 
 REFUSAL = "The indexed sources don't say (asked: {topic}). The closest passages are listed below."
+UNRELATED = (
+    "The indexed sources are about the {subject} and do not cover this (asked: {topic}). "
+    "The closest passages are listed below."
+)
 TIME_FRAME = (
     "The article was published in {year} and does not cover events after it (asked: {topic}). "
     "The closest passages are listed below."
@@ -46,6 +51,7 @@ class Horizon:
 
     year: int
     named: frozenset[int]
+    subject: str = ""  # what the article is about, as its title names it (rag.parts.subject_title)
 
     @classmethod
     def of(cls, passages: dict[str, Passage]) -> Horizon:
@@ -53,7 +59,7 @@ class Horizon:
         article = [p for p in passages.values() if p.kind == "article"]
         front = [y for p in article if p.section == "Title" for y in years(p.text)]
         named = frozenset(y for p in article for y in years(p.text))
-        return cls(max(front) if front else max(named, default=9999), named)
+        return cls(max(front) if front else max(named, default=9999), named, subject_title(passages))
 
     def after(self, asked: tuple[int, ...]) -> bool:
         """A year named in a question lies after the horizon, and the article does not itself name it."""

@@ -265,7 +265,8 @@ def test_a_question_on_another_subject_is_refused_as_unrelated(assistant):
         scored = gen.reader.score(query, gen.reader.candidates(assistant.retrieve(asked), assistant.policy.depth))
         assert unrelated(assistant.model, scored) == off and (nearest(scored) < floor) == off, asked
     answer = assistant.ask("How do I change a flat bicycle tyre?")
-    assert answer.refused and answer.closest and not answer.citations
+    assert answer.refused and answer.closest and not answer.citations and answer.checks_failed == "unrelated"
+    assert answer.text.startswith("The indexed sources are about the Collective Security Treaty Organization")
 
 
 def test_a_question_about_a_cited_work_s_date_is_answered_with_its_entry_as_printed(assistant):

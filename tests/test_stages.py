@@ -11,7 +11,7 @@ import pytest
 
 from index.types import CitationRef, Passage, SourceEntry
 from rag.cite import AuthorName, Sentence
-from rag.parts import subject_words
+from rag.parts import subject_title, subject_words
 from rag.policy import Policy, order, select
 from rag.query import IntentModel, answer_type, normalise, parse, requested_count
 from rag.read import FEATURES, Answerability, ReaderModel, Scored, own_works, stated_fields
@@ -108,6 +108,7 @@ def test_the_subject_of_the_article_is_read_from_its_title_page():
         "b": _passage("b", "The Northern Defence Pact (NDP) was signed in 2009.", start=100),
     }
     assert subject_words(passages) == {"northern", "defenc", "pact", "ndp"}
+    assert subject_title(passages) == Horizon.of(passages).subject == "Northern Defence Pact"
 
 
 @pytest.mark.parametrize(
