@@ -176,7 +176,8 @@ class Assistant:
             off = unrelated(self.model, scored) and bool(gen.horizon.subject)
             if strength < threshold or off:  # on another subject: say what the sources are about
                 template = UNRELATED.replace("{subject}", gen.horizon.subject) if off else REFUSAL
-                return self._refusal(query, shown, retrieved, timings, t0, template, "unrelated" * off, strength)
+                failed = "unrelated" if off else ""
+                return self._refusal(query, shown, retrieved, timings, t0, template, failed, strength)
             chosen = self._compose(query, scored, gen)
         t3 = time.perf_counter()
         timings["read_compose"] = (t3 - t2) * 1000

@@ -84,7 +84,10 @@ class ReaderModel:
         intents = IntentModel(tuple(meta["intents"]), arrays["intent_weights"], arrays["intent_bias"])
         refusal = meta["refusal"]
         answerability = Answerability(
-            arrays["refusal_coef"], float(refusal["intercept"]), float(refusal["threshold"]), refusal["topic_floor"]
+            arrays["refusal_coef"],
+            float(refusal["intercept"]),
+            float(refusal["threshold"]),
+            float(refusal.get("topic_floor", 0.0)),  # a model fitted before the floor existed has none
         )
         alone = refusal["checks_only"]
         checks = Answerability(arrays["refusal_checks_coef"], float(alone["intercept"]), float(alone["threshold"]))

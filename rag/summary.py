@@ -20,11 +20,8 @@ from rag.read import Reader
 from rag.types import ScoredPassage
 
 PARTS = ("abstract", "introduction", "conclusion")  # the order a summary reads them in
-TAKEN = (
-    "abstract",
-    "conclusion",
-    "introduction",
-)  # the order they give sentences in: the thesis, the verdict, the question
+# the order they give sentences in: the thesis, the verdict, the question
+TAKEN = ("abstract", "conclusion", "introduction")
 
 
 def summarise(reader: Reader, part: str | None, count: int) -> list[Sentence]:
