@@ -1,22 +1,20 @@
 """The bibliography as a whole: "the sources it has from 2019?", "how many books does it cite?".
 
-Such a question asks for the works whose fields match, not for a passage that answers it: a year or a range ("before
-2005", "the 2010s"), a kind of work (rag/data/lexicon.toml maps words to index.types.SourceEntry.kind), an author, an
-outlet or a publisher, co-authorship, the oldest or newest, how often the article's text cites a work ("the most
-cited"). It is recognised at parse time (stage 1) when it has a noun for cited works or a kind of work, a cue that a
-set is asked ("which", "list", "how many") or else a plural with a field ("books before 2010?"), and no word beyond
-the cues, the fields and the names: "which sources does the article give for the border dispute?" asks about a topic,
-and is read as any other question. The answer counts the matching works in one line (by kind, if asked), then quotes
-each one's entry as printed (a few) or names it by its label (many), each cited to its card; when nothing matches, it
-says so and shows the closest passages, like any refusal. A follow-up that names a field narrows the listing it
-follows.
+Such a question asks for the works whose fields match, not for a passage: a year or a range ("before 2005", "the
+2010s"), a kind of work or not (rag/data/lexicon.toml maps words to index.types.SourceEntry.kind), an author, an outlet
+or a publisher, co-authorship, the oldest or newest, how often the article's text cites a work ("the most cited"). It
+is recognised at parse time (stage 1) by a noun for cited works or a kind of work, a cue that a set is asked ("which",
+"list", "how many") or else a plural with a field ("books before 2010?"), and no word beyond the cues, the fields and
+the names: "which sources does the article give for the border dispute?" asks about a topic and is read as any other
+question. The answer counts the matching works in one line (by kind, if asked), then quotes each one's entry as
+printed (a few) or its label (many), each cited to its card; when nothing matches, it says so and shows the closest
+passages, like any refusal. A follow-up that names a field narrows the listing it follows.
 
 Names: an author's family name, an organisation's name or its initials, an outlet's or a publisher's name (or the
 acronym before its generic words: "RAND" for "RAND Corporation"). The article's own author and the organisation the
 article is about are filters only after "by" or "from", before a noun for works or before a role ("works by Doe",
-"CSTO documents", "the CSTO as author"): otherwise "which 2016 sources does Doe cite?" (with Doe the article's author)
-would ask for Doe's own works. A work named by its author with a singular noun ("the Doe study") is one work, not a
-listing.
+"CSTO documents", "the CSTO as author"): else "which 2016 sources does Doe cite?" (Doe the article's author) would ask
+for Doe's own works. A work named by its author with a singular noun ("the Doe study") is one work, not a listing.
 """
 
 from __future__ import annotations
@@ -56,6 +54,7 @@ class Cues:
     cue: re.Pattern[str]
     kind: re.Pattern[str]  # any word for a kind of work, the longest first ("online articles" before "articles")
     kind_of: tuple[tuple[str, str], ...]  # (phrase, kind), the longest phrase first
+    negation: re.Pattern[str]  # ends a text before a kind of work it rules out ("not journal articles")
     fillers: frozenset[str]  # stemmed
     before: str
     until: str
@@ -79,7 +78,7 @@ def cues() -> Cues:
     raw = tomllib.loads((DATA / "lexicon.toml").read_text(encoding="utf-8"))["shelf"]
 
     words = raw["nouns"] + raw["weak_nouns"] + raw["cues"] + raw["marks"] + raw["fillers"] + raw["by"] + raw["roles"]
-    words += raw["coauthored"]
+    words += raw["coauthored"] + raw["negations"]
     words += raw["before"] + raw["until"] + raw["after"] + raw["since"] + ["between", "and", "to", "or"]
     return Cues(
         noun=whole_words(raw["nouns"]),
@@ -89,6 +88,7 @@ def cues() -> Cues:
         cue=whole_words(raw["cues"]),
         kind=whole_words(sorted((p for ps in raw["kinds"].values() for p in ps), key=len, reverse=True)),
         kind_of=tuple(sorted(((p, k) for k, ps in raw["kinds"].items() for p in ps), key=lambda pk: -len(pk[0]))),
+        negation=re.compile(rf"(?<![\w']){_any(raw['negations'])}\s*(?:(?:the|any|all)\s+)?$", re.I),
         fillers=frozenset(content_words(" ".join(words))),
         before=_any(raw["before"]),
         until=_any(raw["until"]),
@@ -122,6 +122,7 @@ class Shelf:
     cited: str | None = None  # "most": only the most cited of them; "once", "never": cited once, never in the text
     by_kind: bool = False  # count them by kind of work ("what kinds of sources does it use?")
     coauthored: bool = False  # only works with more than one author
+    without: tuple[str, ...] = ()  # kinds of work ruled out
 
     def matches(self, entry: SourceEntry) -> bool:
         """Whether a work has every field the question asks for."""
@@ -130,6 +131,7 @@ class Shelf:
             and (self.lo is None or entry.year >= self.lo)
             and (self.hi is None or entry.year <= self.hi)
             and (not self.kinds or entry.kind in self.kinds)
+            and entry.kind not in self.without
             and (self.keys is None or entry.key in self.keys)
             and (not self.coauthored or len(entry.authors) > 1 or "et al" in entry.label)
         )
@@ -143,8 +145,9 @@ class Shelf:
             lo, hi = self.lo, self.hi
             parts.append(f"published {lo}–{hi}" if lo and hi else f"published in {lo} or later" if lo
                          else f"published in {hi} or earlier")
-        if self.kinds:
-            parts.append(" or ".join(("an " if k[0] in "aeiou" else "a ") + k for k in self.kinds))
+        for ruled_out, kinds in ((False, self.kinds), (True, self.without)):
+            if kinds:
+                parts.append("not " * ruled_out + " or ".join(("an " if k[0] in "aeiou" else "a ") + k for k in kinds))
         if self.names:
             parts.append("by or in " + " or ".join(self.names))
         if self.coauthored:
@@ -200,8 +203,8 @@ class Catalogue:
             narrows = self._fields(text) and self.asked(before, topical) is not None
             return self.asked(f"{before} {text}", topical) if narrows else None
         c = cues()
-        kinds = kinds_named(text)
-        weak = bool(kinds or c.weak_noun.search(text) or c.mark.search(text))
+        kinds, without = kinds_named(text), kinds_named(text, excluded=True)
+        weak = bool(kinds or without or c.weak_noun.search(text) or c.mark.search(text))
         if not (c.noun.search(text) or weak):
             return None
         named, rest = self._named(text)
@@ -220,13 +223,13 @@ class Catalogue:
         fields = bool(years or lo or hi or named or unknown or order or cited or together)
         if not (c.noun.search(text) or c.mark.search(text) or fields):
             return None  # "which articles of the treaty ...", "what documents does the alliance have": not the works
-        if not c.cue.search(text) and not ((fields or kinds) and self._plural(text)):
+        if not c.cue.search(text) and not ((fields or kinds or without) and self._plural(text)):
             return None  # no "which" or "how many": only a plural with a field asks for the set ("books before 2010?")
         shown = [n.shown for n in named]
         names = tuple(dict.fromkeys(x for x in shown if not any(x != y and x in y for y in shown)))
         keys = frozenset(n.key for n in named) if named or unknown else None
         names = names or ((unknown,) if unknown else ())
-        return Shelf(years, lo, hi, kinds, keys, names, order, cited, bool(c.breakdown.search(text)), together)
+        return Shelf(years, lo, hi, kinds, keys, names, order, cited, bool(c.breakdown.search(text)), together, without)
 
     def _named(self, text: str) -> tuple[list[Name], str]:
         """The names of works a question gives, and its folded text without them (nor the article's own author and
@@ -323,11 +326,12 @@ def _variants(phrase: str) -> list[str]:
     return out
 
 
-def kinds_named(text: str) -> tuple[str, ...]:
+def kinds_named(text: str, excluded: bool = False) -> tuple[str, ...]:
     """The kinds of work a question names, each phrase read whole ("online articles" is a web page, not an
-    article)."""
+    article); with `excluded`, those it rules out instead ("not journal articles", "anything but books")."""
     c = cues()
-    found = (next((k for p, k in c.kind_of if re.fullmatch(p, m.group(0), re.I)), None) for m in c.kind.finditer(text))
+    spans = (m for m in c.kind.finditer(text) if bool(c.negation.search(text[: m.start()])) == excluded)
+    found = (next((k for p, k in c.kind_of if re.fullmatch(p, m.group(0), re.I)), None) for m in spans)
     return tuple(k for k in dict.fromkeys(found) if k)
 
 

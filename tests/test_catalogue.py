@@ -77,6 +77,8 @@ def keys(catalogue: Catalogue, question: str) -> list[str] | None:
         ("List the sources that have the NDC as their author.", ["ndc2016"]),  # a role after the name
         ("Name the co-authored references.", ["roe2017"]),
         ("Any 2017 sources written by several authors?", ["roe2017"]),
+        ("Which references from 2017 are cited, excluding news items?", ["doe2017"]),  # a kind ruled out
+        ("Sources other than books?", ["doe2017", "ndc2016", "roe2017", "writer2015"]),
     ],
 )
 def test_a_question_about_the_bibliography_lists_the_works_whose_fields_match(catalogue, question, expected):
@@ -122,6 +124,8 @@ def test_the_kind_of_a_work_is_read_from_its_fields_and_named_by_a_question():
     assert kinds_named("which sources are chapters in edited collections?") == ("book chapter",)
     assert kinds_named("any conference papers or working papers?") == ("conference paper", "report")
     assert kinds_named("the peer-reviewed articles and the books") == ("journal article", "book")
+    assert kinds_named("the 2017 ones, not counting journal articles", excluded=True) == ("journal article",)
+    assert Shelf(years=(2017,), without=("book",)).criteria() == "published in 2017; not a book"
 
 
 def test_a_work_by_et_al_has_more_than_one_author():
