@@ -25,7 +25,7 @@ from rag.live import LiveIndex, runs_on_one_generation  # a running Assistant fo
 from rag.policy import Policy, select
 from rag.query import Query, parse
 from rag.read import Reader, ReaderModel, Scored
-from rag.refuse import REFUSAL, TIME_FRAME, UNRELATED, Horizon, judge, topic, unrelated
+from rag.refuse import REFUSAL, TIME_FRAME, UNRELATED, Horizon, judge, names_topic, topic, unrelated
 from rag.spelling import Speller
 from rag.summary import lead_with, summarise
 from rag.types import Answer, CitingPassage, ScoredPassage, SourceView
@@ -174,7 +174,8 @@ class Assistant:
             scored = gen.reader.score(query, gen.reader.candidates(retrieved, self.policy.depth))
             strength, threshold = judge(self.model, query, scored, gen.reader)
             off = unrelated(self.model, scored) and bool(gen.horizon.subject)
-            if strength < threshold or off:  # on another subject: say what the sources are about
+            weak = strength < threshold and not names_topic(query, scored, gen.reader)
+            if weak or off:  # on another subject: say what the sources are about
                 template = UNRELATED.replace("{subject}", gen.horizon.subject) if off else REFUSAL
                 failed = "unrelated" if off else ""
                 return self._refusal(query, shown, retrieved, timings, t0, template, failed, strength)

@@ -47,6 +47,8 @@ class Lexicon:
     year_units: re.Pattern[str]  # a question counting years ("how many years")
     reporting: re.Pattern[str]  # a reporting verb ("argues", "contends"): someone's view is asked
     card_fields: dict[str, tuple[str, ...]]  # a bibliography field -> the words a question names it by
+    connectors: frozenset[str]  # words a bare topic may hold besides content words ("the Tashkent Treaty")
+    bare_words: int  # the most words a bare topic has
 
 
 @cache
@@ -72,6 +74,8 @@ def lexicon(path: Path = DATA / "lexicon.toml") -> Lexicon:
         year_units=whole_words(raw["year_units"]),
         reporting=whole_words(raw["reporting_verbs"]),
         card_fields={name: tuple(words) for name, words in raw["card_fields"].items()},
+        connectors=frozenset(raw["bare_topic"]["connectors"]),
+        bare_words=int(raw["bare_topic"]["max_words"]),
         parts=tuple(
             Part(name, whole_words(spec["cues"]), tuple(spec["sections"])) for name, spec in raw["parts"].items()
         ),

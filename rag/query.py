@@ -20,7 +20,7 @@ import numpy as np
 
 from rag.catalogue import Shelf
 from rag.lexicon import lexicon
-from rag.text import content_words, figures, years
+from rag.text import content_words, figures, words, years
 
 Intent = Literal["fact", "number_date", "list", "attribution", "bibliography", "synthesis", "summary", "out_of_scope"]
 INTENTS: tuple[str, ...] = ("fact", "number_date", "list", "attribution", "bibliography", "synthesis")
@@ -67,6 +67,7 @@ class Query:
     figures: tuple[str, ...] = ()  # figures the question names ("Protocol 3"): the answer must state them
     names: tuple[str, ...] = ()
     said: tuple[str, ...] = ()  # a follow-up's: the content words of the answer it follows
+    bare: bool = False  # a bare topic ("Kanal"): what the sources say about it is asked
     shelf: Shelf | None = None  # a question about the bibliography as a whole: the fields its works must match
 
     @property
@@ -98,6 +99,13 @@ def last_answer(history: Sequence[Turn] | None) -> str:
     """The assistant's latest reply ("" when there is none)."""
     replies = turns_of(history, "assistant")
     return replies[-1] if replies else ""
+
+
+def is_bare_topic(text: str) -> bool:
+    """A topic typed as into a search box ("Kanal", "the Tashkent Treaty"): a few words, none of which asks."""
+    lex = lexicon()
+    tokens = words(text)
+    return 0 < len(tokens) <= lex.bare_words and all(w in lex.connectors or w not in lex.stopwords for w in tokens)
 
 
 def is_followup(text: str, history: Sequence[Turn] | None) -> bool:
@@ -201,5 +209,6 @@ def parse(
         figures=figures(text),
         names=proper_names(text),
         said=content_words(last_answer(history)) if followup else (),
+        bare=not followup and is_bare_topic(text),
         shelf=wanted,
     )

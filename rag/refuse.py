@@ -128,6 +128,15 @@ def judge(model: ReaderModel, query: Query, scored: list[Scored], reader: Reader
     return model.answerability.probability(inputs), model.answerability.threshold
 
 
+def names_topic(query: Query, scored: list[Scored], reader: Reader) -> bool:
+    """A bare topic ("Kanal") whose every word its best sentences (read in context) hold: what the sources say about
+    the topic is there, whatever the answerability model, fitted on questions, makes of a bare name."""
+    have: set[str] = set()
+    for s in scored[:TOP]:
+        have |= reader.held_terms(s.sentence.row)
+    return query.bare and bool(query.terms) and set(query.terms) <= have
+
+
 def nearest(scored: list[Scored]) -> float:
     """The plain MiniLM similarity of the question to its nearest candidate sentence."""
     return float(max((s.features[FEATURES.index("cos_base")] for s in scored), default=0.0))

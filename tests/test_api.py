@@ -269,6 +269,14 @@ def test_a_question_on_another_subject_is_refused_as_unrelated(assistant):
     assert answer.text.startswith("The indexed sources are about the Collective Security Treaty Organization")
 
 
+def test_a_bare_topic_the_sources_name_is_answered_with_what_they_say_about_it(assistant):
+    """Typed as into a search box (made up): the best sentences name every word of it, so it is answered whatever the
+    answerability model makes of a bare name; a bare topic the sources never name is still refused."""
+    answer = assistant.ask("Boyevoye Bratstvo")
+    assert not answer.refused and "Boyevoye Bratstvo" in answer.citations[0].quote
+    assert assistant.ask("Estonia").refused
+
+
 def test_a_question_about_a_cited_work_s_date_is_answered_with_its_entry_as_printed(assistant):
     answer = assistant.ask("On what day was Bohdan's 2018 article published?")  # made up
     assert not answer.refused and "Feb 28, 2018" in answer.citations[0].quote

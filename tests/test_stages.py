@@ -13,7 +13,7 @@ from index.types import CitationRef, Passage, SourceEntry
 from rag.cite import AuthorName, Sentence
 from rag.parts import subject_title, subject_words
 from rag.policy import Policy, order, select
-from rag.query import IntentModel, answer_type, normalise, parse, requested_count
+from rag.query import IntentModel, answer_type, is_bare_topic, normalise, parse, requested_count
 from rag.read import FEATURES, Answerability, ReaderModel, Scored, own_works, stated_fields
 from rag.refuse import Horizon, nearest, unrelated
 from rag.text import counts_years, figures, has_amount, names_place, stated_figures
@@ -76,6 +76,15 @@ def test_a_follow_up_carries_the_words_of_the_answer_it_follows():
 )
 def test_how_many_sentences_a_summary_asks_for(asked, count):
     assert requested_count(asked) == count
+
+
+@pytest.mark.parametrize(
+    "asked, bare",
+    [("the Northern Pact", True), ("Doe and Roe?", True), ("drills in 2009", True), ("What is the pact?", False),
+     ("tell me about drills", False), ("the pact of the five northern states", False)],
+)
+def test_a_bare_topic_is_a_few_words_none_of_which_asks(asked, bare):
+    assert is_bare_topic(asked) == bare and read(asked).bare == bare
 
 
 def test_summary_requests_and_late_years_set_the_intent():
