@@ -48,6 +48,7 @@ class Lexicon:
     reporting: re.Pattern[str]  # a reporting verb ("argues", "contends"): someone's view is asked
     card_fields: dict[str, tuple[str, ...]]  # a bibliography field -> the words a question names it by
     connectors: frozenset[str]  # words a bare topic may hold besides content words ("the Tashkent Treaty")
+    itself: dict[str, str]  # a pronoun that opens a conversation -> the article it can only point at
     bare_words: int  # the most words a bare topic has
 
 
@@ -75,6 +76,7 @@ def lexicon(path: Path = DATA / "lexicon.toml") -> Lexicon:
         reporting=whole_words(raw["reporting_verbs"]),
         card_fields={name: tuple(words) for name, words in raw["card_fields"].items()},
         connectors=frozenset(raw["bare_topic"]["connectors"]),
+        itself=dict(raw["itself"]["pronouns"]),
         bare_words=int(raw["bare_topic"]["max_words"]),
         parts=tuple(
             Part(name, whole_words(spec["cues"]), tuple(spec["sections"])) for name, spec in raw["parts"].items()

@@ -101,6 +101,17 @@ def last_answer(history: Sequence[Turn] | None) -> str:
     return replies[-1] if replies else ""
 
 
+def about_itself(text: str) -> str:
+    """A question opening a conversation whose pronoun can point only at the article ("who authored it?" asks who
+    authored the article): read so when it asks nothing but the fields of a work (lexicon [card_fields])."""
+    lex = lexicon()
+    fields = set(content_words(" ".join(w for ws in lex.card_fields.values() for w in ws)))
+    pronoun = re.search(r"\b(" + "|".join(lex.itself) + r")\b", text, re.I)
+    if not pronoun or not set(content_words(text)) <= fields:
+        return text
+    return text[: pronoun.start()] + lex.itself[pronoun.group(1).lower()] + text[pronoun.end() :]
+
+
 def is_bare_topic(text: str) -> bool:
     """A topic typed as into a search box ("Kanal", "the Tashkent Treaty"): a few words, none of which asks."""
     lex = lexicon()
@@ -175,6 +186,7 @@ def parse(
     rather than the article itself (rag.read.Reader.topical); `shelf(text, before)` reads a question about the
     bibliography as a whole, or a follow-up narrowing one asked `before` (rag.catalogue.Catalogue.asked)."""
     text = spell(normalise(asked))
+    text = text if user_turns(history) else about_itself(text)
     followup = is_followup(text, history)
     search = f"{spell(user_turns(history)[-1])} {text}" if followup else text
     vector, search_vector = (lambda v: (v[0], v[-1]))(embed([text, search] if followup else [text]))

@@ -277,6 +277,12 @@ def test_a_bare_topic_the_sources_name_is_answered_with_what_they_say_about_it(a
     assert assistant.ask("Estonia").refused
 
 
+def test_a_conversation_opening_with_it_asks_about_the_article(assistant):
+    answer = assistant.ask("What is it titled?")  # made up; nothing said yet: "it" is the article
+    assert not answer.refused and "Finding Future Direction Despite Obstacles" in answer.citations[0].quote
+    assert "Lacroix" in assistant.ask("Who authored it?").citations[0].quote
+
+
 def test_a_question_about_a_cited_work_s_date_is_answered_with_its_entry_as_printed(assistant):
     answer = assistant.ask("On what day was Bohdan's 2018 article published?")  # made up
     assert not answer.refused and "Feb 28, 2018" in answer.citations[0].quote

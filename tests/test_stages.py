@@ -87,6 +87,14 @@ def test_a_bare_topic_is_a_few_words_none_of_which_asks(asked, bare):
     assert is_bare_topic(asked) == bare and read(asked).bare == bare
 
 
+def test_a_pronoun_opening_a_conversation_and_asking_only_fields_points_at_the_article():
+    assert read("Who authored it?").text == "Who authored the article?"
+    assert read("What is its headline?").text == "What is the article's headline?"
+    assert read("Is it true that the pact failed?").text == "Is it true that the pact failed?"  # a topic
+    history = [{"role": "user", "content": "What is the Doe report?"}, {"role": "assistant", "content": "A study."}]
+    assert read("Who authored it?", history).text == "Who authored it?"  # "it" is the work just discussed
+
+
 def test_summary_requests_and_late_years_set_the_intent():
     assert read("Give me the gist of the paper").intent == "summary"
     late = read("What happened to the bloc in 2031?", late=lambda years: any(y > 2020 for y in years))
