@@ -47,7 +47,7 @@ class Lexicon:
     year_units: re.Pattern[str]  # a question counting years ("how many years")
     reporting: re.Pattern[str]  # a reporting verb ("argues", "contends"): someone's view is asked
     card_fields: dict[str, tuple[str, ...]]  # a bibliography field -> the words a question names it by
-    connectors: frozenset[str]  # words a bare topic may hold besides content words ("the Tashkent Treaty")
+    connectors: frozenset[str]  # words a bare topic may hold besides content words ("the Collective Air Defense")
     itself: dict[str, str]  # a pronoun that opens a conversation -> the article it can only point at
     bare_words: int  # the most words a bare topic has
 

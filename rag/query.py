@@ -67,7 +67,7 @@ class Query:
     figures: tuple[str, ...] = ()  # figures the question names ("Protocol 3"): the answer must state them
     names: tuple[str, ...] = ()
     said: tuple[str, ...] = ()  # a follow-up's: the content words of the answer it follows
-    bare: bool = False  # a bare topic ("Kanal"): what the sources say about it is asked
+    bare: bool = False  # a bare topic ("Vzaimodeystviye"): what the sources say about it is asked
     shelf: Shelf | None = None  # a question about the bibliography as a whole: the fields its works must match
 
     @property
@@ -113,7 +113,8 @@ def about_itself(text: str) -> str:
 
 
 def is_bare_topic(text: str) -> bool:
-    """A topic typed as into a search box ("Kanal", "the Tashkent Treaty"): a few words, none of which asks."""
+    """A topic typed as into a search box ("Boyevoye Bratstvo", "the Collective Air Defense"): a few words, none of
+    which asks."""
     lex = lexicon()
     tokens = words(text)
     return 0 < len(tokens) <= lex.bare_words and all(w in lex.connectors or w not in lex.stopwords for w in tokens)

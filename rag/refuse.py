@@ -129,8 +129,9 @@ def judge(model: ReaderModel, query: Query, scored: list[Scored], reader: Reader
 
 
 def names_topic(query: Query, scored: list[Scored], reader: Reader) -> bool:
-    """A bare topic ("Kanal") whose every word its best sentences (read in context) hold: what the sources say about
-    the topic is there, whatever the answerability model, fitted on questions, makes of a bare name."""
+    """A bare topic ("Boyevoye Bratstvo") whose every word its best sentences (read in context) hold: what the
+    sources say about the topic is there, whatever the answerability model, fitted on questions, makes of a bare
+    name."""
     have: set[str] = set()
     for s in scored[:TOP]:
         have |= reader.held_terms(s.sentence.row)
