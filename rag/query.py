@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Literal
 
 import numpy as np
@@ -105,11 +106,16 @@ def about_itself(text: str) -> str:
     """A question opening a conversation whose pronoun can point only at the article ("who authored it?" asks who
     authored the article): read so when it asks nothing but the fields of a work (lexicon [card_fields])."""
     lex = lexicon()
-    fields = set(content_words(" ".join(w for ws in lex.card_fields.values() for w in ws)))
     pronoun = re.search(r"\b(" + "|".join(lex.itself) + r")\b", text, re.I)
-    if not pronoun or not set(content_words(text)) <= fields:
+    if not pronoun or not set(content_words(text)) <= _field_words():
         return text
     return text[: pronoun.start()] + lex.itself[pronoun.group(1).lower()] + text[pronoun.end() :]
+
+
+@cache
+def _field_words() -> frozenset[str]:
+    """The stemmed words that name any field of a work (lexicon [card_fields]), read once."""
+    return frozenset(content_words(" ".join(w for ws in lexicon().card_fields.values() for w in ws)))
 
 
 def is_bare_topic(text: str) -> bool:

@@ -233,10 +233,13 @@ class Reader:
         prev = self.previous[row]
         return self.sentences[row].text if prev == row else f"{self.sentences[prev].text} {self.sentences[row].text}"
 
+    def _card_fields(self, p: Passage) -> set[str]:
+        """The names of the fields a bibliography card's entry states (none for any other passage)."""
+        return self.fields.get(p.source_key, set()) if p.kind == "source_card" else set()
+
     def _terms(self, s: Sentence) -> set[str]:
         """A sentence's content words; a bibliography card's also name the fields its entry states."""
-        words = set(content_words(s.text))
-        return words | self.fields.get(s.passage.source_key, set()) if s.passage.kind == "source_card" else words
+        return set(content_words(s.text)) | self._card_fields(s.passage)
 
     def context_terms(self, row: int) -> set[str]:
         """Content words of a sentence and of the one before it in its passage."""
@@ -245,9 +248,7 @@ class Reader:
     def held_terms(self, row: int) -> set[str]:
         """What a sentence (in context) holds, for the answerability check: its context terms, and for a
         bibliography card the names of the fields its entry states."""
-        p = self.sentences[row].passage
-        extra = self.fields.get(p.source_key, set()) if p.kind == "source_card" else set()
-        return self.context_terms(row) | extra
+        return self.context_terms(row) | self._card_fields(self.sentences[row].passage)
 
     def _sentence(self, row: int) -> Sentence:
         s, e = (int(x) for x in self.handle.sentence_spans[row])
